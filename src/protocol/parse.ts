@@ -1,0 +1,191 @@
+import type { ParserCallbacks } from './types.ts'
+
+const BOM = '\uFEFF'
+const NUL = '\0'
+
+const SPACE = 32
+const ALL_DIGITS = /^[0-9]+$/
+
+/**
+ * A streaming implementation of the WHATWG "interpret an event stream" algorithm
+ * (HTML Living Standard, section 9.2.6). Feed it chunks as they arrive, in any sizes; it calls back
+ * with each dispatched event. One parser reads one stream at a time: call `reset()` before the next
+ * connection, which keeps the last event id as the spec keeps it on the EventSource.
+ *
+ * Shape: text is scanned with `indexOf` over the whole chunk (no per-character loop in JS), and the
+ * position of the next CR and of the next LF are remembered between lines, so a chunk without any CR
+ * is not rescanned for one at every line (that would be quadratic in the chunk's size).
+ */
+export class EventStreamParser {
+  #callbacks: ParserCallbacks
+  #decoder = new TextDecoder('utf-8', { ignoreBOM: false })
+  /** The part of a line that has not seen its line break yet. */
+  #pending = ''
+  /** The previous chunk ended with CR: an LF at the start of the next one belongs to it (CRLF). */
+  #skipLF = false
+  /** Nothing of this stream was read yet: a leading BOM is still to be stripped (string input). */
+  #atStart = true
+  #data = ''
+  #hasData = false
+  #eventType = ''
+  #idBuffer: string
+  #lastEventId: string
+
+  constructor(callbacks: ParserCallbacks, options: { lastEventId?: string } = {}) {
+    this.#callbacks = callbacks
+    this.#lastEventId = options.lastEventId ?? ''
+    this.#idBuffer = this.#lastEventId
+  }
+
+  /** The last event id string: set when an event block ends, never from an unterminated block. */
+  get lastEventId(): string {
+    return this.#lastEventId
+  }
+
+  /** Feed bytes (decoded as UTF-8, multi-byte characters may be split across chunks) or text. */
+  push(chunk: Uint8Array | string): void {
+    let text: string
+    if (typeof chunk === 'string') {
+      text = chunk
+      // [spec] "One leading U+FEFF BYTE ORDER MARK character must be ignored if any are present."
+      // (The TextDecoder strips it for byte input.)
+      if (this.#atStart && text.length > 0) {
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(BOM.length)
+        this.#atStart = false
+      }
+    } else {
+      text = this.#decoder.decode(chunk, { stream: true })
+      if (text.length > 0) this.#atStart = false
+    }
+    const len = text.length
+    if (len === 0) return
+    let pos = 0
+    if (this.#skipLF) {
+      this.#skipLF = false
+      if (text.charCodeAt(0) === 10) pos = 1
+    }
+    let nextLF = -2 // -2: not looked up yet in this chunk; -1: none left
+    let nextCR = -2
+    while (pos < len) {
+      if (nextLF !== -1 && nextLF < pos) nextLF = text.indexOf('\n', pos)
+      if (nextCR !== -1 && nextCR < pos) nextCR = text.indexOf('\r', pos)
+      let end: number
+      if (nextLF === -1) end = nextCR
+      else if (nextCR === -1) end = nextLF
+      else end = nextLF < nextCR ? nextLF : nextCR
+      if (end === -1) {
+        this.#pending += pos === 0 ? text : text.slice(pos)
+        return
+      }
+      let line = text.slice(pos, end)
+      if (this.#pending.length > 0) {
+        line = this.#pending + line
+        this.#pending = ''
+      }
+      if (end === nextCR) {
+        // [spec] CRLF is one line break. A CR at the very end of a chunk ends the line now (no waiting
+        // for the next chunk); a following LF at the start of the next chunk is then skipped.
+        const after = end + 1
+        if (after === len) {
+          this.#skipLF = true
+          pos = len
+        } else {
+          pos = text.charCodeAt(after) === 10 ? after + 1 : after
+        }
+      } else {
+        pos = end + 1
+      }
+      this.#line(line)
+    }
+  }
+
+  /** The stream ended. [spec] "If the file ends in the middle of an event ... the incomplete event is not dispatched." */
+  end(): void {
+    this.reset()
+  }
+
+  /** Forget everything of the current stream except the last event id, ready for a new connection. */
+  reset(): void {
+    this.#decoder = new TextDecoder('utf-8', { ignoreBOM: false })
+    this.#pending = ''
+    this.#skipLF = false
+    this.#atStart = true
+    this.#data = ''
+    this.#hasData = false
+    this.#eventType = ''
+    this.#idBuffer = this.#lastEventId
+  }
+
+  #line(line: string): void {
+    // [spec] "If the line is empty (a blank line): Dispatch the event."
+    if (line.length === 0) {
+      this.#dispatch()
+      return
+    }
+    const colon = line.indexOf(':')
+    // [spec] "If the line starts with a U+003A COLON character (:): Ignore the line."
+    if (colon === 0) {
+      if (this.#callbacks.onComment) {
+        this.#callbacks.onComment(line.charCodeAt(1) === SPACE ? line.slice(2) : line.slice(1))
+      }
+      return
+    }
+    let field: string
+    let value: string
+    if (colon > 0) {
+      // [spec] "Collect the characters on the line before the first U+003A COLON character (:) ...
+      // If value starts with a U+0020 SPACE character, remove it from value."
+      field = line.slice(0, colon)
+      value = line.charCodeAt(colon + 1) === SPACE ? line.slice(colon + 2) : line.slice(colon + 1)
+    } else {
+      // [spec] "Otherwise, the string is not empty but does not contain a U+003A COLON character (:):
+      // Process the field using ... the whole line as the field name, and the empty string as the field value."
+      field = line
+      value = ''
+    }
+    switch (field) {
+      case 'data':
+        // [spec] "Append the field value to the data buffer, then append a single U+000A LINE FEED (LF)."
+        // Kept without the final LF, which the dispatch step removes anyway.
+        if (this.#hasData) this.#data += `\n${value}`
+        else {
+          this.#data = value
+          this.#hasData = true
+        }
+        return
+      case 'event':
+        this.#eventType = value
+        return
+      case 'id':
+        // [spec] "If the field value does not contain U+0000 NULL, then set the last event ID buffer to the field value."
+        if (!value.includes(NUL)) this.#idBuffer = value
+        return
+      case 'retry':
+        // [spec] "If the field value consists of only ASCII digits, then interpret the field value as an
+        // integer in base ten, and set the event stream's reconnection time to that integer."
+        if (ALL_DIGITS.test(value)) this.#callbacks.onRetry?.(Number.parseInt(value, 10))
+        return
+      default:
+        // [spec] "Otherwise: The field is ignored."
+        return
+    }
+  }
+
+  #dispatch(): void {
+    // [spec] "1. Set the last event ID string of the event source to the value of the last event ID buffer."
+    this.#lastEventId = this.#idBuffer
+    // [spec] "2. If the data buffer is an empty string, set the data buffer and the event type buffer to
+    // the empty string and return." (The buffer is empty exactly when no `data` field was seen.)
+    if (!this.#hasData) {
+      this.#eventType = ''
+      return
+    }
+    const data = this.#data
+    const type = this.#eventType === '' ? 'message' : this.#eventType
+    this.#data = ''
+    this.#hasData = false
+    this.#eventType = ''
+    this.#callbacks.onEvent({ type, data, lastEventId: this.#lastEventId })
+  }
+}
+

@@ -1,0 +1,30 @@
+/** An event to send. `data` may hold any text; line breaks (LF, CR, CRLF) become several `data:` lines. */
+export interface SseEvent {
+  /** Payload. Arrives at the client with every line break normalised to LF. */
+  data: string
+  /** Event type (`event:` field). No CR, LF or NUL. Omitted means `message`. */
+  event?: string
+  /** Event id (`id:` field). No CR, LF or NUL. */
+  id?: string
+  /** Reconnection delay hint in ms (`retry:` field). A non-negative integer. */
+  retry?: number
+}
+
+/** One dispatched event, as the WHATWG "dispatch the event" step would build it. */
+export interface ParsedEvent {
+  /** The event type: the last `event:` field of the block, or `message`. */
+  type: string
+  /** The data buffer with its trailing LF removed. */
+  data: string
+  /** The last event id string at dispatch time (kept across events until a new `id:` arrives). */
+  lastEventId: string
+}
+
+/** What the parser reports. Only `onEvent` is required. */
+export interface ParserCallbacks {
+  onEvent(event: ParsedEvent): void
+  /** A valid `retry:` field (all ASCII digits): the new reconnection time in ms. */
+  onRetry?(ms: number): void
+  /** A comment line (`: text`), without the colon and one optional leading space. */
+  onComment?(text: string): void
+}

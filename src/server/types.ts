@@ -1,0 +1,96 @@
+/**
+ * The public shape of `lifeline-sse/server`. Other parts (hub app, redis backend, bench, dashboard)
+ * are written against these names; change them only together with their users.
+ */
+import type { History } from './history/history.ts'
+
+export type CloseReason =
+  | 'client_closed'
+  | 'idle_timeout'
+  | 'write_timeout'
+  | 'buffer_overflow'
+  | 'max_lifetime'
+  | 'token_expired'
+  | 'shutdown'
+  | 'error'
+
+export type RejectReason = 'max_connections' | 'max_connections_per_ip' | 'draining'
+
+export type ConnectionState = 'open' | 'replaying' | 'closing' | 'closed'
+
+export interface HubOptions {
+  /** Write `: ping` after this many ms without any write. @default 15_000. 0 disables. */
+  heartbeatMs?: number
+  /** Longest ms queued bytes may wait to drain; past it: close `write_timeout`. @default 10_000. 0 disables. */
+  writeTimeoutMs?: number
+  /** Bytes a connection may queue beyond the socket; past it: close `buffer_overflow`. @default 1 MiB. */
+  maxBufferedBytes?: number
+  /** Close a stream that carried no event for this long (heartbeats do not count). @default 0 (off). */
+  idleTimeoutMs?: number
+  /** Close a stream after this long, +-10% jitter. @default 0 (off). */
+  maxLifetimeMs?: number
+  /** `retry:` sent to clients, +-20% jitter per stream. @default 3_000. */
+  retryMs?: number
+  /** On close(): longest wait for in-flight writes. @default 10_000. */
+  shutdownTimeoutMs?: number
+  /** Global stream limit (503 + Retry-After). @default 0 (off). */
+  maxConnections?: number
+  /** Per-client-address stream limit (429 + Retry-After). @default 0 (off). */
+  maxConnectionsPerIp?: number
+  /** History store. @default an in-memory ring (see historySize / historyTtlMs / historyMaxBytes). */
+  history?: History
+  /** In-memory ring: events kept. @default 10_000. */
+  historySize?: number
+  /** In-memory ring: oldest age kept in ms. @default 3_600_000 (1 h). 0 = no age limit. */
+  historyTtlMs?: number
+  /** In-memory ring: total payload bytes kept. @default 64 MiB. */
+  historyMaxBytes?: number
+  /** Clock injection for tests: ms, monotonic. @default performance.now */
+  now?: () => number
+}
+
+/** A live snapshot of one stream, for the registry, `/api/connections` and the dashboard. */
+export interface ConnectionInfo {
+  readonly id: string
+  readonly remoteAddress: string
+  readonly userAgent: string
+  readonly topics: readonly string[]
+  /** Wall-clock ms. */
+  readonly openedAt: number
+  /** Wall-clock ms of the last byte written (event, heartbeat or retry). */
+  readonly lastWriteAt: number
+  readonly bytesSent: number
+  readonly eventsSent: number
+  /** Bytes queued and not yet taken by the socket. */
+  readonly bufferedBytes: number
+  readonly lastEventId: string | undefined
+  readonly state: ConnectionState
+}
+
+/** Cumulative counters since the hub started; metrics read these on scrape (nothing per event). */
+export interface HubStats {
+  connections: number
+  opened: number
+  closed: Record<CloseReason, number>
+  rejected: Record<RejectReason, number>
+  published: number
+  delivered: number
+  bytesSent: number
+  heartbeats: number
+  replayed: number
+  resets: number
+  historyEvents: number
+}
+
+/** What an adapter passes when it turns a request into a stream. */
+export interface SubscribeOptions {
+  /** Validated topics; a trailing `/*` subscribes to a prefix. */
+  topics: readonly string[]
+  /** Resume point. Adapters default it from the `Last-Event-ID` header, else the `lastEventId` query parameter. */
+  lastEventId?: string | undefined
+  /** Client address after trust-proxy resolution. Adapters default it from the socket. */
+  remoteAddress?: string | undefined
+  userAgent?: string | undefined
+  /** Wall-clock ms when the subscriber's credential expires: the stream closes with `token_expired`. */
+  expiresAt?: number | undefined
+}
