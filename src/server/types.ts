@@ -94,3 +94,39 @@ export interface SubscribeOptions {
   /** Wall-clock ms when the subscriber's credential expires: the stream closes with `token_expired`. */
   expiresAt?: number | undefined
 }
+
+/** Lifecycle events of the registry, for logs, metrics and the dashboard (never per event). */
+export interface HubEvents {
+  open: (info: ConnectionInfo) => void
+  close: (info: ConnectionInfo, reason: CloseReason, durationMs: number) => void
+  reject: (reason: RejectReason, remoteAddress: string) => void
+  /** A stream that carried no event for idleTimeoutMs/2 (warn-level log), once per quiet period. */
+  idle: (info: ConnectionInfo) => void
+}
+
+/**
+ * The hub core. Framework-free; adapters (src/adapters: node:http/Express/HTTP-2 compat, Fastify,
+ * Web Request->Response) turn a request into a stream with `SubscribeOptions`.
+ */
+export interface Hub {
+  /** Stores (history assigns the id), encodes once and fans out. Resolves with the id. Rejects with
+   *  LifelineError LIFELINE_ERR_BACKEND_UNAVAILABLE when the history backend cannot store it. */
+  publish(topics: string | readonly string[], event: { data: string; event?: string | undefined }): Promise<string>
+  /** Live snapshot of every open stream. */
+  connections(): ConnectionInfo[]
+  /** Open streams now. */
+  readonly size: number
+  stats(): HubStats
+  /** Subscribers per topic pattern now (dashboard topic list). */
+  topicCounts(): Map<string, number>
+  on<E extends keyof HubEvents>(event: E, listener: HubEvents[E]): () => void
+  /** publish -> first socket write, seconds, once per publish (metric publish_to_write_seconds). */
+  onPublishToWrite(listener: (seconds: number) => void): () => void
+  /** History ready and no drain in progress (`/readyz`). */
+  ready(): boolean
+  readonly draining: boolean
+  readonly history: History
+  /** Graceful drain: refuse new streams, send each a jittered `retry:`, end them, wait for writes up to
+   *  shutdownTimeoutMs, release the clock and the history. */
+  close(): Promise<void>
+}
