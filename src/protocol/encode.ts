@@ -65,7 +65,10 @@ export function encodeEvent(event: SseEvent): Uint8Array {
 /** A comment block (`: text`), e.g. a heartbeat. Comments are ignored by every EventSource. */
 export function encodeComment(text = ''): Uint8Array {
   if (HAS_LINE_BREAK.test(text)) {
-    throw new LifelineError('LIFELINE_ERR_COMMENT_INVALID', 'a comment cannot contain CR or LF: send one line')
+    throw new LifelineError(
+      'LIFELINE_ERR_COMMENT_INVALID',
+      'a comment cannot contain CR or LF: send one line',
+    )
   }
   return utf8.encode(text === '' ? ':\n\n' : `: ${text}\n\n`)
 }

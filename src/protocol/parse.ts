@@ -72,7 +72,7 @@ export class EventStreamParser {
       let end: number
       if (nextLF === -1) end = nextCR
       else if (nextCR === -1) end = nextLF
-      else end = nextLF < nextCR ? nextLF : nextCR
+      else end = Math.min(nextLF, nextCR)
       if (end === -1) {
         this.#pending += pos === 0 ? text : text.slice(pos)
         return
@@ -188,4 +188,3 @@ export class EventStreamParser {
     this.#callbacks.onEvent({ type, data, lastEventId: this.#lastEventId })
   }
 }
-
