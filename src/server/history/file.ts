@@ -1,0 +1,294 @@
+/**
+ * File-backed history (`--history-file`) on `node:sqlite`: a single-node hub keeps its history, and its
+ * ids, across restarts. Same id scheme as the memory ring (`<epoch>-<seq>`, ids.ts), but the epoch is
+ * written into the file once, so ids handed out before a restart still resume after it.
+ *
+ * Why node:sqlite: built into Node >= 22.13 (no native addon to compile, nothing for the library to
+ * depend on), one file, crash-safe transactions, and a synchronous API that keeps `append` + listener
+ * calls in one tick like the memory store. It is loaded with `process.getBuiltinModule` only when a
+ * FileHistory is created, so users of the memory store never load it.
+ *
+ * Durability: WAL journal. With `synchronous = NORMAL` (the default here) every commit reaches the WAL
+ * file through write(2) before `append` resolves, so an acknowledged publish survives the process being
+ * killed (kill -9, OOM, crash); only an OS crash or power loss can drop the last commits before a
+ * checkpoint. `sync: 'full'` fsyncs the WAL on every commit for power-loss safety at ~1 fsync per publish.
+ */
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import type { History, HistoryListener, ReadAfterResult, StoredEvent } from './history.ts'
+import { compareIds, formatId, newEpoch, parseSeq } from './ids.ts'
+import { eventBytes, type Retention, type RetentionOptions, retention } from './retention.ts'
+
+export interface FileHistoryOptions extends RetentionOptions {
+  /** SQLite file path (created when missing; `-wal` and `-shm` files sit beside it). */
+  path: string
+  /** `normal`: survives a process kill. `full`: also survives power loss (fsync per publish). @default 'normal'. */
+  sync?: 'normal' | 'full'
+}
+
+/** Topics are stored joined by LF: validated topics never contain one. */
+const TOPIC_SEPARATOR = '\n'
+const SCHEMA_VERSION = '1'
+
+const UNKNOWN: ReadAfterResult = Object.freeze({ kind: 'reset', reason: 'unknown' })
+const EXPIRED: ReadAfterResult = Object.freeze({ kind: 'reset', reason: 'expired' })
+
+interface Row {
+  seq: number
+  time: number
+  topics: string
+  event: string | null
+  data: string
+}
+
+interface Statements {
+  insert: StatementSync
+  firstTime: StatementSync
+  firstFresh: StatementSync
+  fromSeq: StatementSync
+  sumBefore: StatementSync
+  deleteBefore: StatementSync
+  after: StatementSync
+}
+
+export class FileHistory implements History {
+  readonly epoch: string
+  readonly path: string
+  readonly #retention: Retention
+  readonly #db: DatabaseSync
+  readonly #st: Statements
+  /** Seq of the oldest row (equals #nextSeq when empty); rows are contiguous in seq. */
+  #firstSeq: number
+  #nextSeq: number
+  /** Time of the oldest row (Infinity when empty), so age trimming costs no query per append. */
+  #firstTime: number
+  #count: number
+  #totalBytes: number
+  #listeners: readonly HistoryListener[] = []
+  #closed = false
+
+  /** Same as the constructor; for symmetry with stores that must connect first. */
+  static open(options: FileHistoryOptions): Promise<FileHistory> {
+    return Promise.resolve(new FileHistory(options))
+  }
+
+  constructor(options: FileHistoryOptions) {
+    this.#retention = retention(options)
+    this.path = options.path
+    const sqlite = process.getBuiltinModule('node:sqlite')
+    const db = new sqlite.DatabaseSync(options.path)
+    this.#db = db
+    try {
+      db.exec('PRAGMA journal_mode = WAL')
+      db.exec(`PRAGMA synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`)
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS events (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          time INTEGER NOT NULL,
+          topics TEXT NOT NULL,
+          event TEXT,
+          data TEXT NOT NULL,
+          bytes INTEGER NOT NULL
+        );
+      `)
+      const getMeta = db.prepare('SELECT value FROM meta WHERE key = ?')
+      const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)')
+      const version = getMeta.get('version') as { value: string } | undefined
+      if (version === undefined) setMeta.run('version', SCHEMA_VERSION)
+      else if (version.value !== SCHEMA_VERSION) {
+        throw new Error(
+          `history file ${options.path} has schema version ${version.value}, expected ${SCHEMA_VERSION}`,
+        )
+      }
+      const stored = getMeta.get('epoch') as { value: string } | undefined
+      this.epoch = stored?.value ?? newEpoch(this.#retention.now())
+      if (stored === undefined) setMeta.run('epoch', this.epoch)
+
+      // AUTOINCREMENT keeps the highest seq ever used in sqlite_sequence, even when every row was
+      // trimmed: a seq is never reused, so an old id can never point at a different event.
+      const top = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as
+        | { seq: number }
+        | undefined
+      this.#nextSeq = Number(top?.seq ?? 0) + 1
+      const stats = db
+        .prepare('SELECT MIN(seq) AS first, COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM events')
+        .get() as {
+        first: number | null
+        n: number
+        b: number
+      }
+      this.#firstSeq = stats.first === null ? this.#nextSeq : Number(stats.first)
+      this.#count = Number(stats.n)
+      this.#totalBytes = Number(stats.b)
+      this.#st = {
+        insert: db.prepare('INSERT INTO events (time, topics, event, data, bytes) VALUES (?, ?, ?, ?, ?)'),
+        firstTime: db.prepare('SELECT time FROM events WHERE seq >= ? ORDER BY seq LIMIT 1'),
+        firstFresh: db.prepare('SELECT seq FROM events WHERE seq >= ? AND time >= ? ORDER BY seq LIMIT 1'),
+        fromSeq: db.prepare('SELECT seq, bytes FROM events WHERE seq >= ? ORDER BY seq'),
+        sumBefore: db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM events WHERE seq < ?'),
+        deleteBefore: db.prepare('DELETE FROM events WHERE seq < ?'),
+        after: db.prepare('SELECT seq, time, topics, event, data FROM events WHERE seq > ? ORDER BY seq'),
+      }
+      this.#firstTime = this.#timeOf(this.#firstSeq)
+      // Options may have shrunk since the file was written: apply them now.
+      this.#transaction(() => this.#trim(this.#retention.now()))
+    } catch (err) {
+      db.close()
+      throw err
+    }
+  }
+
+  append(
+    topics: readonly string[],
+    input: { readonly data: string; readonly event?: string | undefined },
+  ): Promise<StoredEvent> {
+    if (this.#closed) return Promise.reject(new Error(`history file ${this.path} is closed`))
+    const now = this.#retention.now()
+    const size = eventBytes(topics, input.data, input.event)
+    let seq: number
+    try {
+      seq = this.#transaction(() => {
+        const r = this.#st.insert.run(
+          now,
+          topics.join(TOPIC_SEPARATOR),
+          input.event ?? null,
+          input.data,
+          size,
+        )
+        const s = Number(r.lastInsertRowid)
+        this.#nextSeq = s + 1
+        this.#count++
+        this.#totalBytes += size
+        if (this.#count === 1) this.#firstTime = now
+        this.#trim(now)
+        return s
+      })
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const event: StoredEvent = {
+      id: formatId(this.epoch, seq),
+      topics: topics.slice(),
+      event: input.event,
+      data: input.data,
+      time: now,
+    }
+    // Committed: listeners run synchronously, in id order, once per event.
+    for (const l of this.#listeners) l.onEvent(event)
+    return Promise.resolve(event)
+  }
+
+  readAfter(afterId: string, match: (topics: readonly string[]) => boolean): Promise<ReadAfterResult> {
+    try {
+      this.#transaction(() => this.#trim(this.#retention.now()))
+      const seq = parseSeq(afterId, this.epoch)
+      if (seq === undefined || seq >= this.#nextSeq) return Promise.resolve(UNKNOWN)
+      if (seq < this.#firstSeq - 1) return Promise.resolve(EXPIRED)
+      const events: StoredEvent[] = []
+      for (const row of this.#st.after.iterate(seq) as IterableIterator<Row>) {
+        const topics = row.topics.split(TOPIC_SEPARATOR)
+        if (!match(topics)) continue
+        events.push({
+          id: formatId(this.epoch, Number(row.seq)),
+          topics,
+          event: row.event ?? undefined,
+          data: row.data,
+          time: Number(row.time),
+        })
+      }
+      return Promise.resolve({ kind: 'events', events })
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** The newest id ever assigned in this file (even when since trimmed), or undefined when none. */
+  lastId(): string | undefined {
+    return this.#nextSeq > 1 ? formatId(this.epoch, this.#nextSeq - 1) : undefined
+  }
+
+  compare(a: string, b: string): number {
+    return compareIds(this.epoch, a, b)
+  }
+
+  subscribe(listener: HistoryListener): () => void {
+    this.#listeners = [...this.#listeners, listener]
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener)
+    }
+  }
+
+  size(): number {
+    return this.#count
+  }
+
+  /** Payload bytes held now. */
+  bytes(): number {
+    return this.#totalBytes
+  }
+
+  ready(): boolean {
+    return !this.#closed
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true
+      this.#listeners = []
+      this.#db.close()
+    }
+    return Promise.resolve()
+  }
+
+  /** Runs `fn` in one write transaction; in-memory counters are restored when it fails. */
+  #transaction<R>(fn: () => R): R {
+    const saved = [this.#firstSeq, this.#nextSeq, this.#firstTime, this.#count, this.#totalBytes] as const
+    this.#db.exec('BEGIN IMMEDIATE')
+    try {
+      const out = fn()
+      this.#db.exec('COMMIT')
+      return out
+    } catch (err) {
+      ;[this.#firstSeq, this.#nextSeq, this.#firstTime, this.#count, this.#totalBytes] = saved
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK')
+      throw err
+    }
+  }
+
+  /** Drops the oldest rows past the age, count and byte limits (inside a transaction). */
+  #trim(now: number): void {
+    const { maxEvents, maxBytes, ttlMs } = this.#retention
+    let first = this.#firstSeq
+    if (ttlMs > 0 && this.#firstTime < now - ttlMs) {
+      const fresh = this.#st.firstFresh.get(first, now - ttlMs) as { seq: number } | undefined
+      first = fresh === undefined ? this.#nextSeq : Number(fresh.seq)
+    }
+    first = Math.max(first, this.#nextSeq - maxEvents)
+    if (first > this.#firstSeq || this.#totalBytes > maxBytes) {
+      const before = this.#st.sumBefore.get(first) as { n: number; b: number }
+      let bytes = this.#totalBytes - Number(before.b)
+      if (bytes > maxBytes) {
+        for (const row of this.#st.fromSeq.iterate(first) as IterableIterator<{
+          seq: number
+          bytes: number
+        }>) {
+          if (bytes <= maxBytes) break
+          bytes -= Number(row.bytes)
+          first = Number(row.seq) + 1
+        }
+      }
+    }
+    if (first <= this.#firstSeq) return
+    const gone = this.#st.sumBefore.get(first) as { n: number; b: number }
+    this.#st.deleteBefore.run(first)
+    this.#count -= Number(gone.n)
+    this.#totalBytes -= Number(gone.b)
+    this.#firstSeq = first
+    this.#firstTime = this.#timeOf(first)
+  }
+
+  #timeOf(seq: number): number {
+    const row = this.#st.firstTime.get(seq) as { time: number } | undefined
+    return row === undefined ? Number.POSITIVE_INFINITY : Number(row.time)
+  }
+}

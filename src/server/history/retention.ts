@@ -1,0 +1,50 @@
+/** Retention options shared by the memory and file stores, with their defaults. */
+
+/** @default 10_000 events. */
+export const DEFAULT_MAX_EVENTS = 10_000
+/** @default 64 MiB. */
+export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+/** @default 1 h. */
+export const DEFAULT_TTL_MS = 3_600_000
+
+export interface RetentionOptions {
+  /** Events kept; the oldest go first. @default 10_000. 0 keeps none (every resume but from the newest id resets). */
+  maxEvents?: number
+  /** Payload bytes kept (UTF-8 of data + event name + topics). @default 64 MiB. */
+  maxBytes?: number
+  /** Oldest age kept, ms; trimmed lazily on append and read (no timer). @default 3_600_000 (1 h). 0 = no age limit. */
+  ttlMs?: number
+  /** Wall clock in ms, for age retention and `StoredEvent.time`. @default Date.now */
+  now?: () => number
+}
+
+export interface Retention {
+  readonly maxEvents: number
+  readonly maxBytes: number
+  readonly ttlMs: number
+  readonly now: () => number
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!(value >= 0))
+    throw new RangeError(`history option ${name} must be a number >= 0, got ${String(value)}`)
+  return value
+}
+
+export function retention(options: RetentionOptions = {}): Retention {
+  return {
+    maxEvents: Math.floor(nonNegative('maxEvents', options.maxEvents, DEFAULT_MAX_EVENTS)),
+    maxBytes: nonNegative('maxBytes', options.maxBytes, DEFAULT_MAX_BYTES),
+    ttlMs: nonNegative('ttlMs', options.ttlMs, DEFAULT_TTL_MS),
+    now: options.now ?? Date.now,
+  }
+}
+
+/** Bytes an event counts for in `maxBytes`: its data, event name and topics. */
+export function eventBytes(topics: readonly string[], data: string, event: string | undefined): number {
+  let n = Buffer.byteLength(data) + (event === undefined ? 0 : Buffer.byteLength(event))
+  // Topics are ASCII (validated), so one byte per character.
+  for (const t of topics) n += t.length
+  return n
+}
