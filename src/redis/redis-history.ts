@@ -1,0 +1,415 @@
+/**
+ * The cluster history: every hub appends to one Redis stream and reads it back, so a publish on node A
+ * reaches subscribers on node B, and a Last-Event-ID from any node resumes on any node (DESIGN §2, §4, §8).
+ *
+ * - append = XADD (`MAXLEN ~` count retention; age retention by XTRIM MINID once a second). The id is
+ *   the stream id. Nothing is queued while Redis is away: the client's offline queue and retries are
+ *   off, so a publish that Redis did not store rejects with LIFELINE_ERR_BACKEND_UNAVAILABLE.
+ * - live = one dedicated connection per node in an `XREAD BLOCK` loop from the last id it delivered,
+ *   fanning each entry out to the local listeners, in id order, exactly once (this node's own appends
+ *   included: the hub never fans out from append).
+ * - replay = XRANGE after the id, paged, with the topic filter.
+ * - faults: when Redis returns, the loop first checks that it still holds what it acknowledged (the
+ *   run id key is unchanged and the stream reaches our last id), then reads on from the last id, so
+ *   listeners get, in order, what other nodes published meanwhile. Otherwise listeners get
+ *   onReset('backend_lost') and reading restarts at the start of the new stream.
+ */
+import { randomUUID } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { LifelineError } from '../protocol/errors.ts'
+import type {
+  History,
+  HistoryListener,
+  ReadAfterResult,
+  ResetReason,
+  StoredEvent,
+} from '../server/history/history.ts'
+import {
+  appendEntry,
+  claimEpoch,
+  rangeAfter,
+  readEntriesBlocking,
+  readEpoch,
+  streamInfo,
+  streamLength,
+  trimBefore,
+} from './commands.ts'
+import { DEFAULT_KEY_PREFIX, type RedisKeys, redisKeys } from './keys.ts'
+import { loadRedisClient, type RedisClientModule, type RedisConnection } from './load-client.ts'
+import { compareStreamIds, isStreamId, STREAM_START } from './stream-id.ts'
+
+export interface RedisHistoryOptions {
+  /** `redis://[user:pass@]host:port[/db]` or `rediss://` (TLS). With `cluster`, one seed node of the cluster. */
+  url: string
+  /** Prefix of both keys (`<prefix>{stream}`, `<prefix>{stream}:epoch`). @default 'lifeline:' */
+  keyPrefix?: string
+  /** Events kept, trimmed by `XADD MAXLEN ~` (Redis may keep up to ~100 more). @default 10_000. 0 = no count limit. */
+  maxEvents?: number
+  /** Oldest age kept, ms, trimmed by `XTRIM MINID ~` once a second. @default 3_600_000 (1 h). 0 = no age limit. */
+  ttlMs?: number
+  /** Connect to a Redis Cluster (url = one seed node). @default false (one Redis, or a Sentinel-less primary). */
+  cluster?: boolean
+  /** ms `createRedisHistory` waits for Redis before it rejects. @default 10_000. 0 = do not wait (start not ready). */
+  connectTimeoutMs?: number
+  /** ms any non-blocking command may wait for its reply; past it the node counts Redis as unreachable. @default 5_000 */
+  commandTimeoutMs?: number
+  /** Errors with no caller to reject (a listener threw, a background trim failed). @default process.emitWarning */
+  onError?: (error: Error) => void
+}
+
+/** Entries per XREAD: one round trip carries a burst, and a burst cannot starve the event loop. */
+const READ_BATCH = 512
+/** XREAD BLOCK timeout, ms: how often an idle reader comes back to check that it should still run. */
+const BLOCK_MS = 2_000
+/** Entries per XRANGE page of a replay: a replay never asks Redis for an unbounded reply. */
+const REPLAY_PAGE = 1_000
+/** Period of the one maintenance timer (age trim, size gauge, liveness probe), ms. */
+const MAINTENANCE_MS = 1_000
+/** Reconnect backoff of the client, ms: first retry, cap. */
+const RETRY_MIN_MS = 100
+const RETRY_MAX_MS = 2_000
+
+const DEFAULTS = {
+  keyPrefix: DEFAULT_KEY_PREFIX,
+  maxEvents: 10_000,
+  ttlMs: 3_600_000,
+  connectTimeoutMs: 10_000,
+  commandTimeoutMs: 5_000,
+} as const
+
+/** Opens a cluster history on Redis Streams. Rejects when Redis is not reachable within connectTimeoutMs. */
+export async function createRedisHistory(options: RedisHistoryOptions): Promise<History> {
+  const client = await loadRedisClient()
+  const history = new RedisHistory(client, options)
+  await history.start()
+  return history
+}
+
+function unavailable(what: string, cause?: unknown): LifelineError {
+  const reason = cause instanceof Error ? `: ${cause.message}` : ''
+  return new LifelineError(
+    'LIFELINE_ERR_BACKEND_UNAVAILABLE',
+    `Redis is unavailable, ${what}${reason}. Nothing was stored; retry when /readyz answers 200`,
+    { cause },
+  )
+}
+
+/** The url without its password, for messages and logs. */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return '<unparseable url>'
+  }
+}
+
+class RedisHistory implements History {
+  readonly #keys: RedisKeys
+  readonly #maxEvents: number
+  readonly #ttlMs: number
+  readonly #connectTimeoutMs: number
+  readonly #url: string
+  readonly #onError: (error: Error) => void
+  /** Appends, replays, probes. No offline queue, no retry: a command either reaches Redis now or rejects. */
+  readonly #cmd: RedisConnection
+  /** The dedicated blocking connection: only ever carries the XREAD BLOCK loop. */
+  readonly #reader: RedisConnection
+  readonly #listeners = new Set<HistoryListener>()
+  /** Newest id delivered to listeners; the loop reads on from here. */
+  #lastSeen = STREAM_START
+  /** The run id of the data set this node has read; undefined before the first successful sync. */
+  #epoch: string | undefined
+  /** True while the reader is in step with Redis (synced since the last (re)connect). */
+  #synced = false
+  /** False after a maintenance probe failed (a silent network partition), true after one succeeded. */
+  #probeOk = true
+  #size = 0
+  #closed = false
+  readonly #stop = new AbortController()
+  #loop: Promise<void> | undefined
+  #timer: NodeJS.Timeout | undefined
+  #maintaining = false
+
+  constructor(client: RedisClientModule, options: RedisHistoryOptions) {
+    this.#keys = redisKeys(options.keyPrefix ?? DEFAULTS.keyPrefix)
+    this.#maxEvents = options.maxEvents ?? DEFAULTS.maxEvents
+    this.#ttlMs = options.ttlMs ?? DEFAULTS.ttlMs
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs
+    this.#url = redactUrl(options.url)
+    this.#onError =
+      options.onError ??
+      ((error) =>
+        process.emitWarning(error.message, {
+          type: 'LifelineRedisWarning',
+          detail: String(error.cause ?? ''),
+        }))
+    const retryStrategy = (times: number) => Math.min(RETRY_MIN_MS * 2 ** Math.min(times, 10), RETRY_MAX_MS)
+    const common = {
+      // RESP2 replies: the same shapes from every Redis version and every client mode.
+      protocol: 2,
+      lazyConnect: true,
+      retryStrategy,
+      // Nothing waits for Redis in the client: a command sent while it is away rejects at once, and a
+      // command in flight when the connection drops rejects instead of being resent later.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      connectTimeout: options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs,
+    }
+    const cmdOptions = {
+      ...common,
+      commandTimeout: options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs,
+      connectionName: 'lifeline',
+    }
+    const readerOptions = { ...common, connectionName: 'lifeline-reader' }
+    if (options.cluster === true) {
+      const seed = new URL(options.url)
+      const seeds = [{ host: seed.hostname, port: Number(seed.port || 6379) }]
+      const auth = {
+        username: seed.username ? decodeURIComponent(seed.username) : undefined,
+        password: seed.password ? decodeURIComponent(seed.password) : undefined,
+        tls: seed.protocol === 'rediss:' ? {} : undefined,
+      }
+      const cluster = (redisOptions: Record<string, unknown>) => ({
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        maxRedirections: 16,
+        clusterRetryStrategy: retryStrategy,
+        redisOptions: { ...redisOptions, ...auth },
+      })
+      this.#cmd = new client.Cluster(seeds, cluster(cmdOptions))
+      this.#reader = new client.Cluster(seeds, cluster(readerOptions))
+    } else {
+      this.#cmd = new client.Redis(options.url, cmdOptions)
+      this.#reader = new client.Redis(options.url, readerOptions)
+    }
+    // Connection errors are expected while Redis is away; ready() and append() report them.
+    const ignore = () => {}
+    this.#cmd.on('error', ignore)
+    this.#reader.on('error', ignore)
+    this.#reader.on('close', () => {
+      this.#synced = false
+    })
+  }
+
+  /** Connects, starts the read loop and the maintenance timer; waits for the first sync (connectTimeoutMs). */
+  async start(): Promise<void> {
+    // lazyConnect + connect(): the first attempt's failure is ours to see; the client keeps retrying after.
+    this.#cmd.connect().catch(() => {})
+    this.#reader.connect().catch(() => {})
+    this.#loop = this.#readLoop()
+    this.#timer = setInterval(() => void this.#maintain(), MAINTENANCE_MS)
+    this.#timer.unref()
+    if (this.#connectTimeoutMs === 0) return
+    const deadline = Date.now() + this.#connectTimeoutMs
+    while (!this.ready()) {
+      if (Date.now() >= deadline) {
+        await this.close()
+        throw unavailable(`no answer from ${this.#url} within ${this.#connectTimeoutMs} ms`)
+      }
+      await sleep(RETRY_MIN_MS / 2)
+    }
+  }
+
+  async append(
+    topics: readonly string[],
+    event: { readonly data: string; readonly event?: string | undefined },
+  ): Promise<StoredEvent> {
+    if (this.#closed) throw unavailable('the history is closed')
+    if (this.#cmd.status !== 'ready') throw unavailable(`not connected to ${this.#url}`)
+    let id: string
+    try {
+      id = await appendEntry(this.#cmd, this.#keys.stream, topics, event.data, event.event, this.#maxEvents)
+    } catch (cause) {
+      // Rejected or lost in flight: not acknowledged. (It may still have been stored; then every node,
+      // this one included, delivers it as usual.)
+      throw unavailable('the event was not acknowledged', cause)
+    }
+    return { id, topics, event: event.event, data: event.data, time: Number(id.slice(0, id.indexOf('-'))) }
+  }
+
+  async readAfter(afterId: string, match: (topics: readonly string[]) => boolean): Promise<ReadAfterResult> {
+    // Not the text of a stream id: it was never an id of this stream (memory ids, other systems, junk).
+    if (!isStreamId(afterId)) return reset('unknown')
+    let info: Awaited<ReturnType<typeof streamInfo>>
+    try {
+      info = await streamInfo(this.#cmd, this.#keys.stream)
+    } catch (cause) {
+      throw unavailable('the replay could not be read', cause)
+    }
+    // No stream, or an id after every id ever assigned: it is not an id of this stream (or of this data set).
+    if (info === undefined || compareStreamIds(afterId, info.lastGeneratedId) > 0) return reset('unknown')
+    if (info.firstId === undefined) {
+      // Empty stream: nothing missed only if the client already has the newest id ever assigned.
+      return afterId === info.lastGeneratedId ? { kind: 'events', events: [] } : reset('expired')
+    }
+    // The client's own event is gone (trimmed), so what followed it may be gone too.
+    if (compareStreamIds(afterId, info.firstId) < 0) return reset('expired')
+    const events: StoredEvent[] = []
+    let cursor = afterId
+    try {
+      for (;;) {
+        const page = await rangeAfter(this.#cmd, this.#keys.stream, cursor, REPLAY_PAGE)
+        for (const event of page) if (match(event.topics)) events.push(event)
+        if (page.length < REPLAY_PAGE) break
+        cursor = (page[page.length - 1] as StoredEvent).id
+      }
+    } catch (cause) {
+      throw unavailable('the replay could not be read', cause)
+    }
+    return { kind: 'events', events }
+  }
+
+  lastId(): string | undefined {
+    return this.#lastSeen === STREAM_START ? undefined : this.#lastSeen
+  }
+
+  compare(a: string, b: string): number {
+    return compareStreamIds(a, b)
+  }
+
+  subscribe(listener: HistoryListener): () => void {
+    this.#listeners.add(listener)
+    return () => {
+      this.#listeners.delete(listener)
+    }
+  }
+
+  size(): number {
+    return this.#size
+  }
+
+  ready(): boolean {
+    return (
+      !this.#closed &&
+      this.#synced &&
+      this.#probeOk &&
+      this.#cmd.status === 'ready' &&
+      this.#reader.status === 'ready'
+    )
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#synced = false
+    if (this.#timer !== undefined) clearInterval(this.#timer)
+    this.#stop.abort()
+    // disconnect() ends the blocked XREAD at once (quit would wait for BLOCK_MS).
+    this.#reader.disconnect()
+    await this.#cmd.quit().catch(() => this.#cmd.disconnect())
+    await this.#loop
+  }
+
+  /**
+   * Checks that Redis still holds what this node delivered, then positions the reader. First call:
+   * adopt the data set (claim or read its run id) and start after its newest id.
+   */
+  async #sync(): Promise<void> {
+    const { stream, epoch: epochKey } = this.#keys
+    if (this.#epoch === undefined) {
+      const epoch = await claimEpoch(this.#cmd, epochKey, randomUUID())
+      const info = await streamInfo(this.#cmd, stream)
+      this.#epoch = epoch
+      this.#lastSeen = info?.lastGeneratedId ?? STREAM_START
+      this.#size = info?.length ?? 0
+      this.#synced = true
+      return
+    }
+    const epoch = await readEpoch(this.#cmd, epochKey)
+    const info = await streamInfo(this.#cmd, stream)
+    const kept =
+      epoch === this.#epoch &&
+      (this.#lastSeen === STREAM_START ||
+        (info !== undefined && compareStreamIds(info.lastGeneratedId, this.#lastSeen) >= 0))
+    if (!kept) {
+      // Redis came back without (some of) what it acknowledged: a restart without persistence, a
+      // failover to a replica that lagged, a FLUSHALL. Streams get lifeline:reset and read the new data set.
+      this.#epoch = await claimEpoch(this.#cmd, epochKey, randomUUID())
+      this.#lastSeen = STREAM_START
+      this.#size = info?.length ?? 0
+      this.#synced = true
+      this.#emitReset('backend_lost')
+      return
+    }
+    this.#size = info?.length ?? 0
+    this.#synced = true
+  }
+
+  async #readLoop(): Promise<void> {
+    let failures = 0
+    while (!this.#closed) {
+      try {
+        if (!this.#synced) {
+          if (this.#cmd.status !== 'ready' || this.#reader.status !== 'ready')
+            throw new Error('not connected')
+          await this.#sync()
+        }
+        const events = await readEntriesBlocking(
+          this.#reader,
+          this.#keys.stream,
+          this.#lastSeen,
+          READ_BATCH,
+          BLOCK_MS,
+        )
+        failures = 0
+        for (const event of events) this.#deliver(event)
+      } catch {
+        if (this.#closed) return
+        this.#synced = false
+        failures++
+        await sleep(Math.min(RETRY_MIN_MS * failures, RETRY_MAX_MS), undefined, {
+          signal: this.#stop.signal,
+        }).catch(() => {})
+      }
+    }
+  }
+
+  #deliver(event: StoredEvent): void {
+    // Exactly once, in order: XREAD returns ids after #lastSeen, ascending; the guard also holds if a
+    // reply ever overlapped the previous one.
+    if (compareStreamIds(event.id, this.#lastSeen) <= 0) return
+    this.#lastSeen = event.id
+    this.#size++
+    for (const listener of this.#listeners) {
+      try {
+        listener.onEvent(event)
+      } catch (error) {
+        this.#onError(new Error(`a history listener threw on event ${event.id}`, { cause: error }))
+      }
+    }
+  }
+
+  #emitReset(reason: ResetReason): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener.onReset?.(reason)
+      } catch (error) {
+        this.#onError(new Error(`a history listener threw on reset ${reason}`, { cause: error }))
+      }
+    }
+  }
+
+  /** Once a second: age trim, the size gauge, and a liveness probe (a silent partition makes it fail). */
+  async #maintain(): Promise<void> {
+    if (this.#maintaining || this.#closed || this.#cmd.status !== 'ready') return
+    this.#maintaining = true
+    try {
+      if (this.#ttlMs > 0) await trimBefore(this.#cmd, this.#keys.stream, Date.now() - this.#ttlMs)
+      this.#size = await streamLength(this.#cmd, this.#keys.stream)
+      this.#probeOk = true
+    } catch (error) {
+      this.#probeOk = false
+      if (this.#cmd.status === 'ready')
+        this.#onError(new Error(`Redis maintenance failed on ${this.#url}`, { cause: error }))
+    } finally {
+      this.#maintaining = false
+    }
+  }
+}
+
+function reset(reason: ResetReason): ReadAfterResult {
+  return { kind: 'reset', reason }
+}

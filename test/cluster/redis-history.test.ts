@@ -1,0 +1,238 @@
+/**
+ * The Redis Streams history against a real redis-server on an ephemeral port: two History instances
+ * on one Redis act as two hub nodes.
+ */
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { LifelineError } from '../../src/protocol/errors.ts'
+import { createRedisHistory } from '../../src/redis/index.ts'
+import type { History, ResetReason, StoredEvent } from '../../src/server/history/history.ts'
+import { startRedisServer } from '../helpers/redis-server.ts'
+
+const DEADLINE_MS = 15_000
+const all = () => true
+
+/** Records a history's live feed; `until` awaits a condition on it with a deadline. */
+function record(history: History) {
+  const events: StoredEvent[] = []
+  const resets: ResetReason[] = []
+  const waiters = new Set<() => void>()
+  history.subscribe({
+    onEvent(event) {
+      events.push(event)
+      for (const wake of waiters) wake()
+    },
+    onReset(reason) {
+      resets.push(reason)
+      for (const wake of waiters) wake()
+    },
+  })
+  function until(condition: () => boolean, what: string): Promise<void> {
+    if (condition()) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.delete(wake)
+        reject(
+          new Error(`timed out waiting for ${what}; got ${events.length} events, resets ${resets.join(',')}`),
+        )
+      }, DEADLINE_MS)
+      const wake = () => {
+        if (!condition()) return
+        clearTimeout(timer)
+        waiters.delete(wake)
+        resolve()
+      }
+      waiters.add(wake)
+    })
+  }
+  return { events, resets, until }
+}
+
+/** Polls a state that has no event of its own (ready()) until it holds, or fails at the deadline. */
+async function eventually(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + DEADLINE_MS
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+async function rejectsUnavailable(promise: Promise<unknown>): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof LifelineError)
+    assert.equal(error.code, 'LIFELINE_ERR_BACKEND_UNAVAILABLE')
+    return true
+  })
+}
+
+test('events appended on either node reach both nodes in one id order, exactly once', async (t) => {
+  const redis = await startRedisServer()
+  t.after(() => redis.stop())
+  const a = await createRedisHistory({ url: redis.url, keyPrefix: 't1:' })
+  t.after(() => a.close())
+  const b = await createRedisHistory({ url: redis.url, keyPrefix: 't1:' })
+  t.after(() => b.close())
+  assert.ok(a.ready() && b.ready())
+  const onA = record(a)
+  const onB = record(b)
+
+  const acked: string[] = []
+  for (let i = 0; i < 20; i++) {
+    const node = i % 2 === 0 ? a : b
+    const stored = await node.append([`room/${i % 3}`], {
+      data: `m${i}`,
+      event: i % 5 === 0 ? 'tick' : undefined,
+    })
+    acked.push(stored.id)
+  }
+  await onA.until(() => onA.events.length >= 20, '20 events on A')
+  await onB.until(() => onB.events.length >= 20, '20 events on B')
+
+  for (const seen of [onA.events, onB.events]) {
+    assert.deepEqual(
+      seen.map((e) => e.id),
+      acked,
+    )
+    assert.deepEqual(
+      seen.map((e) => e.data),
+      acked.map((_, i) => `m${i}`),
+    )
+    assert.equal(seen[0]?.event, 'tick')
+    assert.equal(seen[1]?.event, undefined)
+    assert.deepEqual(seen[4]?.topics, ['room/1'])
+  }
+  for (let i = 1; i < acked.length; i++) assert.ok(a.compare(acked[i - 1] as string, acked[i] as string) < 0)
+  assert.equal(a.lastId(), acked.at(-1))
+  assert.equal(b.lastId(), acked.at(-1))
+})
+
+test('readAfter on the other node replays what followed the id, topic-filtered, across pages', async (t) => {
+  const redis = await startRedisServer()
+  t.after(() => redis.stop())
+  const a = await createRedisHistory({ url: redis.url, keyPrefix: 't2:' })
+  t.after(() => a.close())
+  const b = await createRedisHistory({ url: redis.url, keyPrefix: 't2:' })
+  t.after(() => b.close())
+
+  // 2,500 events: more than two replay pages of 1,000.
+  const stored = await Promise.all(
+    Array.from({ length: 2_500 }, (_, i) => a.append([i % 2 === 0 ? 'even' : 'odd'], { data: String(i) })),
+  )
+  const from = stored[99] as StoredEvent
+  const replay = await b.readAfter(from.id, (topics) => topics.includes('odd'))
+  assert.equal(replay.kind, 'events')
+  assert.ok(replay.kind === 'events')
+  const expected = stored.slice(100).filter((e) => e.topics.includes('odd'))
+  assert.deepEqual(
+    replay.events.map((e) => e.id),
+    expected.map((e) => e.id),
+  )
+  assert.deepEqual(
+    replay.events.map((e) => e.data),
+    expected.map((e) => e.data),
+  )
+
+  const atEnd = await b.readAfter((stored.at(-1) as StoredEvent).id, all)
+  assert.deepEqual(atEnd, { kind: 'events', events: [] })
+})
+
+test('an id older than the stream answers expired; a future, foreign or malformed id answers unknown', async (t) => {
+  const redis = await startRedisServer()
+  t.after(() => redis.stop())
+  const h = await createRedisHistory({ url: redis.url, keyPrefix: 't3:', maxEvents: 10 })
+  t.after(() => h.close())
+
+  const first = await h.append(['x'], { data: 'first' })
+  // MAXLEN ~ trims whole radix-tree nodes (100 entries by default): push the first one well out.
+  for (let i = 0; i < 400; i++) await h.append(['x'], { data: String(i) })
+  assert.deepEqual(await h.readAfter(first.id, all), { kind: 'reset', reason: 'expired' })
+  assert.deepEqual(await h.readAfter('0-0', all), { kind: 'reset', reason: 'expired' })
+
+  const last = h.lastId() ?? (await h.append(['x'], { data: 'last' })).id
+  const [ms] = last.split('-')
+  const future = `${Number(ms) + 60_000}-0`
+  assert.deepEqual(await h.readAfter(future, all), { kind: 'reset', reason: 'unknown' })
+  for (const foreign of ['m1a2b3-17', 'abc', '12', '-1', '01-1', '1-1-1', '99999999999999999999999-0', ''])
+    assert.deepEqual(await h.readAfter(foreign, all), { kind: 'reset', reason: 'unknown' }, foreign)
+})
+
+test('Redis killed: not ready, append rejects; restarted with AOF always: nothing acknowledged lost, reading resumes in order', async (t) => {
+  const redis = await startRedisServer({ aof: true })
+  t.after(() => redis.stop())
+  const a = await createRedisHistory({ url: redis.url, keyPrefix: 't4:' })
+  t.after(() => a.close())
+  const b = await createRedisHistory({ url: redis.url, keyPrefix: 't4:' })
+  t.after(() => b.close())
+  const onA = record(a)
+
+  const before: string[] = []
+  for (let i = 0; i < 10; i++) before.push((await b.append(['t'], { data: `before${i}` })).id)
+  await onA.until(() => onA.events.length === 10, 'the first 10 events on A')
+
+  await redis.kill()
+  await eventually(() => !a.ready() && !b.ready(), 'both nodes not ready')
+  await rejectsUnavailable(a.append(['t'], { data: 'lost?' }))
+  await rejectsUnavailable(b.append(['t'], { data: 'lost?' }))
+
+  await redis.restart()
+  await eventually(() => b.ready(), 'B ready again')
+  // B publishes as soon as it can, possibly before A has reconnected: A must still get it, in order.
+  const after: string[] = []
+  for (let i = 0; i < 10; i++) after.push((await b.append(['t'], { data: `after${i}` })).id)
+  await onA.until(() => onA.events.length >= 20, '20 events on A')
+  await eventually(() => a.ready(), 'A ready again')
+
+  assert.deepEqual(onA.resets, [])
+  assert.deepEqual(
+    onA.events.map((e) => e.id),
+    [...before, ...after],
+  )
+  const replay = await a.readAfter(before[0] as string, all)
+  assert.ok(replay.kind === 'events')
+  assert.deepEqual(
+    replay.events.map((e) => e.id),
+    [...before.slice(1), ...after],
+  )
+})
+
+test('Redis restarted without persistence: subscribers get backend_lost, then the new stream flows', async (t) => {
+  const redis = await startRedisServer()
+  t.after(() => redis.stop())
+  const a = await createRedisHistory({ url: redis.url, keyPrefix: 't5:' })
+  t.after(() => a.close())
+  const b = await createRedisHistory({ url: redis.url, keyPrefix: 't5:' })
+  t.after(() => b.close())
+  const onA = record(a)
+  const onB = record(b)
+
+  const old = await a.append(['t'], { data: 'old' })
+  await onB.until(() => onB.events.length === 1, 'the first event on B')
+
+  await redis.kill()
+  await eventually(() => !a.ready(), 'A not ready')
+  await redis.restart()
+
+  await onA.until(() => onA.resets.length === 1, 'backend_lost on A')
+  await onB.until(() => onB.resets.length === 1, 'backend_lost on B')
+  assert.deepEqual(onA.resets, ['backend_lost'])
+  assert.deepEqual(onB.resets, ['backend_lost'])
+  await eventually(() => a.ready() && b.ready(), 'both ready')
+
+  const fresh = await b.append(['t'], { data: 'new' })
+  await onA.until(() => onA.events.length === 2, 'the new event on A')
+  assert.equal(onA.events[1]?.id, fresh.id)
+  assert.equal(onA.events[1]?.data, 'new')
+  // A client still holding the old id cannot resume from it in the new data set.
+  const resumed = await b.readAfter(old.id, all)
+  assert.equal(resumed.kind, 'reset')
+})
+
+test('a node that cannot reach Redis at start rejects with LIFELINE_ERR_BACKEND_UNAVAILABLE', async (t) => {
+  const redis = await startRedisServer()
+  const url = redis.url
+  await redis.stop()
+  const started = Date.now()
+  await rejectsUnavailable(createRedisHistory({ url, connectTimeoutMs: 500 }))
+  assert.ok(Date.now() - started < DEADLINE_MS)
+  t.diagnostic(`gave up after ${Date.now() - started} ms`)
+})
