@@ -47,6 +47,8 @@ export interface HubOptions {
   historyMaxBytes?: number
   /** Clock injection for tests: ms, monotonic. @default performance.now */
   now?: () => number
+  /** Jitter source in [0, 1) for `retry:` and max lifetime. @default Math.random */
+  random?: () => number
 }
 
 /** A live snapshot of one stream, for the registry, `/api/connections` and the dashboard. */
@@ -105,13 +107,78 @@ export interface HubEvents {
 }
 
 /**
+ * The transport under one stream, written by an adapter (node:http / HTTP-2 compat, Fastify, Web
+ * ReadableStream). The hub decides what and when; the sink only moves bytes. `attach` is called once,
+ * after admission, and the sink then reports `drained` and `closed` through the listener.
+ */
+export interface StreamSink {
+  /** Sends status 200 with these headers (plus `Connection: keep-alive` on HTTP/1.1), disables
+   *  Nagle and request timeouts, and applies `transport` where the platform allows. Called once,
+   *  after admission, before any write. */
+  open(headers: ReadonlyArray<readonly [string, string]>, transport: TransportTuning): void
+  attach(listener: SinkListener): void
+  /** Queues bytes; false when the transport holds more than its high-water mark (wait for `drained`). */
+  write(chunk: Uint8Array): boolean
+  /** Several chunks in one transport write (cork/uncork, writev, or one joined buffer). */
+  writev(chunks: readonly Uint8Array[]): boolean
+  /** Bytes accepted by write() that the kernel has not taken yet. */
+  bufferedBytes(): number
+  /** Ends cleanly (final chunk, END_STREAM, stream close); `done` runs once flushed or failed. */
+  end(done: () => void): void
+  /** Aborts at once: only for slow consumers, whose buffered bytes must not be waited for. */
+  destroy(): void
+}
+
+/** Socket settings a sink applies where it owns a TCP socket (HTTP/1.1). */
+export interface TransportTuning {
+  /** TCP_USER_TIMEOUT, ms: the kernel gives up on a peer that leaves written bytes unacknowledged this long. 0: OS default. */
+  readonly userTimeoutMs: number
+  /** TCP keepalive idle time, ms, before the first probe. */
+  readonly keepAliveMs: number
+}
+
+export interface SinkListener {
+  /** The transport buffer fell below its high-water mark. */
+  drained(): void
+  /** The transport closed (client went away, or the kernel gave up: pass the error). Idempotent. */
+  closed(error?: Error): void
+}
+
+/** Why `open` refused a stream; adapters answer `status` with `{ error, message }` and `Retry-After`. */
+export interface Rejection {
+  readonly status: 429 | 503
+  readonly reason: RejectReason
+  /** Seconds, for the `Retry-After` header. */
+  readonly retryAfterSeconds: number
+  readonly error: string
+  readonly message: string
+}
+
+/** An open stream, as its request handler sees it. */
+export interface StreamHandle {
+  readonly id: string
+  /** Fires once when the stream closes for any reason (the seed's context cancellation). */
+  readonly signal: AbortSignal
+  info(): ConnectionInfo
+  /** Ends the stream cleanly with this reason (default `shutdown`). */
+  close(reason?: CloseReason): void
+}
+
+export type OpenResult =
+  | { readonly ok: true; readonly stream: StreamHandle }
+  | { readonly ok: false; readonly rejection: Rejection }
+
+/**
  * The hub core. Framework-free; adapters (src/adapters: node:http/Express/HTTP-2 compat, Fastify,
  * Web Request->Response) turn a request into a stream with `SubscribeOptions`.
  */
 export interface Hub {
   /** Stores (history assigns the id), encodes once and fans out. Resolves with the id. Rejects with
    *  LifelineError LIFELINE_ERR_BACKEND_UNAVAILABLE when the history backend cannot store it. */
-  publish(topics: string | readonly string[], event: { data: string; event?: string | undefined }): Promise<string>
+  publish(
+    topics: string | readonly string[],
+    event: { data: string; event?: string | undefined },
+  ): Promise<string>
   /** Live snapshot of every open stream. */
   connections(): ConnectionInfo[]
   /** Open streams now. */
@@ -126,6 +193,9 @@ export interface Hub {
   ready(): boolean
   readonly draining: boolean
   readonly history: History
+  /** For adapters: admission (limits, draining), then opens a stream on `sink`. Throws LifelineError
+   *  LIFELINE_ERR_TOPIC_INVALID for a bad topic (answer 400) before anything is written. */
+  open(sink: StreamSink, options: SubscribeOptions): OpenResult
   /** Graceful drain: refuse new streams, send each a jittered `retry:`, end them, wait for writes up to
    *  shutdownTimeoutMs, release the clock and the history. */
   close(): Promise<void>

@@ -1,0 +1,73 @@
+import { LifelineError } from '../protocol/errors.ts'
+import { pickLastEventId } from '../server/resume.ts'
+import type { Rejection, SubscribeOptions } from '../server/types.ts'
+
+/**
+ * What a handler may set instead of the request's own values; each field left out is read from the
+ * request: `topics` from `?topic=` (repeatable), `lastEventId` from the `Last-Event-ID` header, else
+ * the `lastEventId` query parameter, `remoteAddress` from the socket, `userAgent` from the header.
+ */
+export type AdapterOptions = Partial<SubscribeOptions>
+
+/** The parts of a request every adapter can read, whatever the framework. */
+export interface RequestFacts {
+  readonly url: URL
+  readonly lastEventIdHeader: string | undefined
+  readonly userAgent: string | undefined
+  readonly remoteAddress: string | undefined
+}
+
+/** Any absolute base: only the path and query of a request URL are read. */
+const URL_BASE = 'http://localhost'
+
+export function parseRequestUrl(raw: string | undefined): URL {
+  try {
+    return new URL(raw ?? '/', URL_BASE)
+  } catch {
+    // An unparseable target has no query: topics must then come from the handler's options.
+    return new URL('/', URL_BASE)
+  }
+}
+
+export function subscribeOptions(facts: RequestFacts, overrides: AdapterOptions = {}): SubscribeOptions {
+  const query = facts.url.searchParams
+  return {
+    topics: overrides.topics ?? query.getAll('topic'),
+    lastEventId:
+      'lastEventId' in overrides
+        ? overrides.lastEventId
+        : pickLastEventId(facts.lastEventIdHeader, query.get('lastEventId')),
+    remoteAddress: overrides.remoteAddress ?? facts.remoteAddress ?? 'unknown',
+    userAgent: overrides.userAgent ?? facts.userAgent ?? '',
+    expiresAt: overrides.expiresAt,
+  }
+}
+
+/** An HTTP error answer: status, headers and the JSON body `{ error, message }` (DESIGN.md §5). */
+export interface ErrorAnswer {
+  readonly status: number
+  readonly headers: Record<string, string>
+  readonly body: string
+}
+
+export function rejectionAnswer(rejection: Rejection): ErrorAnswer {
+  return {
+    status: rejection.status,
+    headers: {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Retry-After': String(rejection.retryAfterSeconds),
+      'Cache-Control': 'no-store',
+    },
+    body: JSON.stringify({ error: rejection.error, message: rejection.message }),
+  }
+}
+
+/** A `LifelineError` from `hub.open` (a bad topic) becomes 400; anything else is not ours to answer. */
+export function errorAnswer(error: unknown): ErrorAnswer {
+  if (!(error instanceof LifelineError)) throw error
+  return {
+    status: 400,
+    headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
+    body: JSON.stringify({ error: error.code, message: error.message }),
+  }
+}

@@ -1,0 +1,355 @@
+import type { ClockTarget } from './clock.ts'
+import type { ResolvedOptions } from './options.ts'
+import type {
+  CloseReason,
+  ConnectionInfo,
+  ConnectionState,
+  SinkListener,
+  StreamHandle,
+  StreamSink,
+} from './types.ts'
+
+/** What a connection needs from its hub; kept narrow so the hot path reads plain fields. */
+export interface ConnectionContext {
+  readonly options: ResolvedOptions
+  /** Once per connection with pending bytes per tick: the hub flushes them all in one microtask. */
+  markDirty(connection: Connection): void
+  /** Exactly once per connection, at the moment it stops being open (registry, index, clock, stats). */
+  onClosed(connection: Connection, reason: CloseReason): void
+  onIdle(connection: Connection): void
+  onWrite(bytes: number, events: number, heartbeat: boolean): void
+}
+
+/** `: ping` — the heartbeat comment, encoded once for the process. */
+export const PING = Buffer.from(': ping\n\n')
+
+/** A live event waiting while the connection replays history (see `endReplay`). */
+interface HeldEvent {
+  readonly id: string
+  readonly bytes: Uint8Array
+}
+
+const SLOW_CONSUMER: ReadonlySet<CloseReason> = new Set(['write_timeout', 'buffer_overflow'])
+
+/**
+ * One SSE stream. Every byte goes through `#write`, which knows what the transport holds, so the
+ * slow-consumer rules (write timeout, buffer cap) are enforced in one place. Time-based rules run in
+ * `tick`, called by the hub's one shared clock: a connection owns no timer.
+ */
+export class Connection implements ClockTarget, SinkListener, StreamHandle {
+  readonly id: string
+  readonly remoteAddress: string
+  readonly userAgent: string
+  readonly topics: readonly string[]
+  readonly sink: StreamSink
+  clockSlot = -1
+
+  state: ConnectionState = 'open'
+  closeReason: CloseReason | undefined
+  /** Monotonic ms (the hub's `now`). */
+  readonly openedAt: number
+  /** Wall-clock ms. */
+  readonly openedAtWall: number
+  lastWriteAt: number
+  lastEventAt: number
+  bytesSent = 0
+  eventsSent = 0
+  lastEventId: string | undefined
+
+  // Write path: events of one tick are joined into one transport write (one syscall per client per tick).
+  #pending: Uint8Array[] = []
+  #pendingEvents = 0
+  dirty = false
+  /** Monotonic ms by which the transport must drain, or 0 when it is not above its high-water mark. */
+  #drainDeadline = 0
+  /** Max lifetime (jittered) and token expiry, monotonic ms; Infinity when off. */
+  #lifeEnd: number
+  #tokenEnd: number
+  #idleWarned = false
+  /** Non-null while replaying history: live events are held here, then deduplicated at the seam. */
+  #held: HeldEvent[] | null = null
+  #controller: AbortController | undefined
+  #ctx: ConnectionContext
+
+  constructor(
+    ctx: ConnectionContext,
+    id: string,
+    sink: StreamSink,
+    init: {
+      remoteAddress: string
+      userAgent: string
+      topics: readonly string[]
+      now: number
+      lifeEnd: number
+      tokenEnd: number
+      lastEventId: string | undefined
+    },
+  ) {
+    this.#ctx = ctx
+    this.id = id
+    this.sink = sink
+    this.remoteAddress = init.remoteAddress
+    this.userAgent = init.userAgent
+    this.topics = init.topics
+    this.openedAt = init.now
+    this.openedAtWall = Date.now()
+    this.lastWriteAt = init.now
+    this.lastEventAt = init.now
+    this.#lifeEnd = init.lifeEnd
+    this.#tokenEnd = init.tokenEnd
+    this.lastEventId = init.lastEventId
+  }
+
+  /** Created on first use: most streams are never asked for one, and an AbortController costs memory. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController()
+      if (this.state === 'closed' || this.state === 'closing') this.#controller.abort(this.closeReason)
+    }
+    return this.#controller.signal
+  }
+
+  get bufferedBytes(): number {
+    return this.sink.bufferedBytes()
+  }
+
+  info(): ConnectionInfo {
+    const nowMono = this.#ctx.options.now()
+    const wallNow = Date.now()
+    return {
+      id: this.id,
+      remoteAddress: this.remoteAddress,
+      userAgent: this.userAgent,
+      topics: this.topics,
+      openedAt: this.openedAtWall,
+      lastWriteAt: Math.round(wallNow - (nowMono - this.lastWriteAt)),
+      bytesSent: this.bytesSent,
+      eventsSent: this.eventsSent,
+      bufferedBytes: this.state === 'closed' ? 0 : this.sink.bufferedBytes(),
+      lastEventId: this.lastEventId,
+      state: this.state,
+    }
+  }
+
+  // ---- writes ----
+
+  /** A live event from the fan-out: the same bytes object for every subscriber. */
+  deliver(id: string, bytes: Uint8Array): void {
+    if (this.#held !== null) {
+      this.#held.push({ id, bytes })
+      return
+    }
+    if (this.state !== 'open') return
+    this.#queue(id, bytes)
+  }
+
+  #queue(id: string, bytes: Uint8Array): void {
+    this.#pending.push(bytes)
+    this.#pendingEvents++
+    this.lastEventId = id
+    if (!this.dirty) {
+      this.dirty = true
+      this.#ctx.markDirty(this)
+    }
+  }
+
+  /** Writes what this tick queued, in one transport write. Called by the hub's flush. */
+  flush(now: number): void {
+    this.dirty = false
+    const pending = this.#pending
+    if (pending.length === 0 || this.state !== 'open') return
+    const events = this.#pendingEvents
+    this.#pending = []
+    this.#pendingEvents = 0
+    this.lastEventAt = now
+    this.#idleWarned = false
+    if (pending.length === 1) this.#write(pending[0] as Uint8Array, now, events, false)
+    else this.#writev(pending, now, events)
+  }
+
+  /** Bytes outside the event flow (first bytes, heartbeat, reset, final retry); flushes queued events first. */
+  writeNow(bytes: Uint8Array, now: number, heartbeat = false): void {
+    if (this.dirty) this.flush(now)
+    if (this.state === 'closed') return
+    this.#write(bytes, now, 0, heartbeat)
+  }
+
+  #write(bytes: Uint8Array, now: number, events: number, heartbeat: boolean): void {
+    let ok: boolean
+    try {
+      ok = this.sink.write(bytes)
+    } catch (error) {
+      this.closed(error as Error)
+      return
+    }
+    this.#afterWrite(ok, bytes.byteLength, now, events, heartbeat)
+  }
+
+  #writev(chunks: Uint8Array[], now: number, events: number): void {
+    let ok: boolean
+    let size = 0
+    for (const c of chunks) size += c.byteLength
+    try {
+      ok = this.sink.writev(chunks)
+    } catch (error) {
+      this.closed(error as Error)
+      return
+    }
+    this.#afterWrite(ok, size, now, events, false)
+  }
+
+  #afterWrite(ok: boolean, size: number, now: number, events: number, heartbeat: boolean): void {
+    this.lastWriteAt = now
+    this.bytesSent += size
+    this.eventsSent += events
+    this.#ctx.onWrite(size, events, heartbeat)
+    if (ok) return
+    // Above the transport's high-water mark: the bytes wait in memory. Bound them by size at once and
+    // by age through the clock (write timeout).
+    if (this.sink.bufferedBytes() > this.#ctx.options.maxBufferedBytes) {
+      this.close('buffer_overflow')
+      return
+    }
+    if (this.#drainDeadline === 0 && this.#ctx.options.writeTimeoutMs > 0) {
+      this.#drainDeadline = now + this.#ctx.options.writeTimeoutMs
+    }
+  }
+
+  // ---- replay seam ----
+
+  beginReplay(): void {
+    this.state = 'replaying'
+    this.#held = []
+  }
+
+  /**
+   * Ends a replay: writes the replayed events (ids ascending, the last one `lastReplayedId`), then the
+   * live events that arrived meanwhile, dropping those already replayed (`compare(id, last) <= 0`).
+   */
+  endReplay(
+    replayed: readonly Uint8Array[],
+    lastReplayedId: string | undefined,
+    compare: (a: string, b: string) => number,
+    now: number,
+  ): number {
+    const held = this.#held ?? []
+    this.#held = null
+    if (this.state !== 'replaying') return 0
+    this.state = 'open'
+    if (replayed.length > 0) {
+      this.lastEventId = lastReplayedId
+      this.#writev(replayed.slice(), now, replayed.length)
+      this.lastEventAt = now
+    }
+    for (const event of held) {
+      if (lastReplayedId !== undefined && compare(event.id, lastReplayedId) <= 0) continue
+      this.#queue(event.id, event.bytes)
+    }
+    return replayed.length
+  }
+
+  // ---- clock ----
+
+  tick(now: number): void {
+    if (this.state === 'closed' || this.state === 'closing') return
+    const o = this.#ctx.options
+    if (this.#drainDeadline !== 0 && now >= this.#drainDeadline) {
+      this.close('write_timeout')
+      return
+    }
+    if (now >= this.#tokenEnd) {
+      this.close('token_expired')
+      return
+    }
+    if (now >= this.#lifeEnd) {
+      this.close('max_lifetime')
+      return
+    }
+    if (o.idleTimeoutMs > 0) {
+      const quiet = now - this.lastEventAt
+      if (quiet >= o.idleTimeoutMs) {
+        this.close('idle_timeout')
+        return
+      }
+      if (!this.#idleWarned && quiet >= o.idleTimeoutMs / 2) {
+        this.#idleWarned = true
+        this.#ctx.onIdle(this)
+      }
+    }
+    // Heartbeat only when nothing at all was written for the interval; never while the transport is
+    // already backed up (it would only add to the queue).
+    if (
+      o.heartbeatMs > 0 &&
+      now - this.lastWriteAt >= o.heartbeatMs &&
+      !this.dirty &&
+      this.#drainDeadline === 0
+    ) {
+      this.#write(PING, now, 0, true)
+    }
+  }
+
+  // ---- transport callbacks (SinkListener) ----
+
+  drained(): void {
+    this.#drainDeadline = 0
+  }
+
+  closed(error?: Error): void {
+    if (this.state === 'closed') return
+    if (this.state === 'closing') {
+      this.state = 'closed'
+      return
+    }
+    // The kernel gave up on a peer that stopped acknowledging (TCP_USER_TIMEOUT): a write timeout.
+    const code = (error as NodeJS.ErrnoException | undefined)?.code
+    this.#finish(code === 'ETIMEDOUT' ? 'write_timeout' : 'client_closed')
+    this.state = 'closed'
+  }
+
+  // ---- close ----
+
+  /**
+   * Closes with exactly one reason. Slow consumers are destroyed (their queued bytes are not waited
+   * for); every other reason ends the stream cleanly, after `finalBytes` (a `retry:` hint) when given.
+   */
+  close(reason: CloseReason = 'shutdown', finalBytes?: Uint8Array, done?: () => void): void {
+    if (this.state === 'closed' || this.state === 'closing') {
+      done?.()
+      return
+    }
+    if (reason !== 'client_closed' && !SLOW_CONSUMER.has(reason) && this.dirty) {
+      this.flush(this.#ctx.options.now())
+    }
+    if (this.state !== 'open' && this.state !== 'replaying') {
+      done?.()
+      return
+    }
+    this.#finish(reason)
+    if (SLOW_CONSUMER.has(reason)) {
+      this.state = 'closed'
+      this.sink.destroy()
+      done?.()
+      return
+    }
+    if (finalBytes !== undefined) {
+      try {
+        this.sink.write(finalBytes)
+      } catch {
+        // The transport is already gone; ending below reports through `done`.
+      }
+    }
+    this.sink.end(() => {
+      this.state = 'closed'
+      done?.()
+    })
+  }
+
+  #finish(reason: CloseReason): void {
+    this.state = 'closing'
+    this.closeReason = reason
+    this.#pending = []
+    this.#held = null
+    this.#ctx.onClosed(this, reason)
+    this.#controller?.abort(reason)
+  }
+}

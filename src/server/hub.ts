@@ -1,0 +1,403 @@
+import { encodeRetry } from '../protocol/encode.ts'
+import { LifelineError } from '../protocol/errors.ts'
+import { admit } from './admission.ts'
+import { SweepClock } from './clock.ts'
+import { Connection, type ConnectionContext } from './connection.ts'
+import type { History, StoredEvent } from './history/history.ts'
+import { MemoryHistory } from './history/memory.ts'
+import { jitter, type ResolvedOptions, resolveOptions, sweepIntervalMs } from './options.ts'
+import { Registry } from './registry.ts'
+import { encodeReset, encodeStored, isMalformedId } from './resume.ts'
+import { compileMatcher, TopicIndex, validatePublishTopic, validateTopic } from './topics.ts'
+import type {
+  CloseReason,
+  ConnectionInfo,
+  Hub,
+  HubEvents,
+  HubOptions,
+  HubStats,
+  OpenResult,
+  RejectReason,
+  StreamSink,
+  SubscribeOptions,
+  TransportTuning,
+} from './types.ts'
+
+/** DESIGN.md §5: the SSE response headers. `Connection: keep-alive` is added by HTTP/1.1 sinks only. */
+export const SSE_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['Content-Type', 'text/event-stream; charset=utf-8'],
+  ['Cache-Control', 'no-cache'],
+  ['X-Accel-Buffering', 'no'],
+]
+
+/** The comment sent right after `retry:` so proxies and clients see the stream open at once. */
+const OPENED = Buffer.from(': ok\n\n')
+const RESERVED_EVENT_PREFIX = 'lifeline:'
+const FORBIDDEN_IN_EVENT_NAME = /[\r\n\0]/
+const CLOSE_REASONS: readonly CloseReason[] = [
+  'client_closed',
+  'idle_timeout',
+  'write_timeout',
+  'buffer_overflow',
+  'max_lifetime',
+  'token_expired',
+  'shutdown',
+  'error',
+]
+const REJECT_REASONS: readonly RejectReason[] = ['max_connections', 'max_connections_per_ip', 'draining']
+
+/** Creates a hub: the framework-free core that adapters hand requests to. */
+export function createHub(options: HubOptions = {}): Hub {
+  return new LifelineHub(options)
+}
+
+type Listeners = { [E in keyof HubEvents]: Set<HubEvents[E]> }
+
+class LifelineHub implements Hub, ConnectionContext {
+  readonly options: ResolvedOptions
+  readonly history: History
+  #index = new TopicIndex<Connection>()
+  #registry = new Registry()
+  #clock: SweepClock
+  #stats: HubStats
+  #listeners: Listeners = { open: new Set(), close: new Set(), reject: new Set(), idle: new Set() }
+  #latencyListeners = new Set<(seconds: number) => void>()
+  #unsubscribe: () => void
+  #draining = false
+  #closing: Promise<void> | undefined
+  /** Connection ids: a per-hub random prefix and a counter (cheap, unique across a cluster's dashboards). */
+  #idPrefix = Math.floor(Math.random() * 36 ** 4)
+    .toString(36)
+    .padStart(4, '0')
+  #nextId = 0
+
+  // Fan-out batching: connections with queued bytes this tick, flushed together in one microtask.
+  #dirty: Connection[] = []
+  #flushScheduled = false
+  #flushBound = () => this.#flush()
+  /** Monotonic times of the events fanned out this tick (only while someone listens for latency). */
+  #batchTimes: number[] = []
+
+  constructor(options: HubOptions) {
+    this.options = resolveOptions(options)
+    this.history =
+      options.history ??
+      new MemoryHistory({
+        maxEvents: this.options.historySize,
+        maxBytes: this.options.historyMaxBytes,
+        ttlMs: this.options.historyTtlMs,
+      })
+    this.#transport = {
+      // The kernel drops a peer whose unacknowledged bytes wait longer than the write timeout.
+      userTimeoutMs: this.options.writeTimeoutMs,
+      // Probes only matter when nothing is written: with heartbeats on, start them after one interval.
+      keepAliveMs: this.options.heartbeatMs > 0 ? this.options.heartbeatMs : 15_000,
+    }
+    this.#clock = new SweepClock(sweepIntervalMs(this.options), this.options.now)
+    this.#stats = {
+      connections: 0,
+      opened: 0,
+      closed: Object.fromEntries(CLOSE_REASONS.map((r) => [r, 0])) as HubStats['closed'],
+      rejected: Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as HubStats['rejected'],
+      published: 0,
+      delivered: 0,
+      bytesSent: 0,
+      heartbeats: 0,
+      replayed: 0,
+      resets: 0,
+      historyEvents: 0,
+    }
+    this.#unsubscribe = this.history.subscribe({
+      onEvent: (event) => this.#fanOut(event),
+      onReset: (reason) => {
+        // The store lost acknowledged events: every open stream learns it and refetches state.
+        const now = this.options.now()
+        for (const c of this.#registry.byId.values()) {
+          if (c.state !== 'open') continue
+          this.#stats.resets++
+          c.writeNow(encodeReset(reason, c.lastEventId), now)
+        }
+      },
+    })
+  }
+
+  get size(): number {
+    return this.#registry.size
+  }
+
+  get draining(): boolean {
+    return this.#draining
+  }
+
+  /** Sweep period of the shared clock, ms (tests and the dashboard). */
+  get sweepIntervalMs(): number {
+    return this.#clock.intervalMs
+  }
+
+  ready(): boolean {
+    return !this.#draining && this.history.ready()
+  }
+
+  // ---- publish and fan-out ----
+
+  async publish(
+    topics: string | readonly string[],
+    event: { data: string; event?: string | undefined },
+  ): Promise<string> {
+    const list = typeof topics === 'string' ? [topics] : topics
+    if (list.length === 0) {
+      throw new LifelineError('LIFELINE_ERR_TOPIC_INVALID', 'no topic given: publish to at least one topic')
+    }
+    for (const t of list) validatePublishTopic(t)
+    if (typeof event.data !== 'string') {
+      throw new LifelineError(
+        'LIFELINE_ERR_DATA_INVALID',
+        'event data must be a string: JSON.stringify other values before publishing',
+      )
+    }
+    const name = event.event
+    if (name !== undefined) {
+      if (FORBIDDEN_IN_EVENT_NAME.test(name)) {
+        throw new LifelineError(
+          'LIFELINE_ERR_EVENT_NAME_INVALID',
+          `event name ${JSON.stringify(name.slice(0, 64))} contains CR, LF or NUL: remove them`,
+        )
+      }
+      if (name.startsWith(RESERVED_EVENT_PREFIX)) {
+        throw new LifelineError(
+          'LIFELINE_ERR_EVENT_NAME_RESERVED',
+          `event name ${JSON.stringify(name.slice(0, 64))} starts with "lifeline:", which is reserved: pick another name`,
+        )
+      }
+    }
+    let stored: StoredEvent
+    try {
+      stored = await this.history.append(
+        list,
+        name === undefined ? { data: event.data } : { data: event.data, event: name },
+      )
+    } catch (error) {
+      if (error instanceof LifelineError) throw error
+      throw new LifelineError(
+        'LIFELINE_ERR_BACKEND_UNAVAILABLE',
+        'the history backend could not store the event (nothing was published): retry when it is back',
+        { cause: error },
+      )
+    }
+    this.#stats.published++
+    return stored.id
+  }
+
+  /** The store's live feed: encode once, then the same bytes to every matching connection. */
+  #fanOut(event: StoredEvent): void {
+    const bytes = encodeStored(event)
+    const id = event.id
+    let reached = false
+    this.#index.forEachSubscriber(event.topics, (c) => {
+      reached = true
+      c.deliver(id, bytes)
+    })
+    if (reached && this.#latencyListeners.size > 0) this.#batchTimes.push(this.options.now())
+  }
+
+  markDirty(connection: Connection): void {
+    this.#dirty.push(connection)
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true
+      queueMicrotask(this.#flushBound)
+    }
+  }
+
+  /** One transport write per dirty connection for everything published in this tick. */
+  #flush(): void {
+    this.#flushScheduled = false
+    const dirty = this.#dirty
+    this.#dirty = []
+    const now = this.options.now()
+    for (let i = 0; i < dirty.length; i++) (dirty[i] as Connection).flush(now)
+    if (this.#batchTimes.length > 0) {
+      const times = this.#batchTimes
+      this.#batchTimes = []
+      for (const t of times) {
+        const seconds = (now - t) / 1000
+        for (const l of this.#latencyListeners) l(seconds)
+      }
+    }
+  }
+
+  onWrite(bytes: number, events: number, heartbeat: boolean): void {
+    const s = this.#stats
+    s.bytesSent += bytes
+    s.delivered += events
+    if (heartbeat) s.heartbeats++
+  }
+
+  // ---- streams ----
+
+  open(sink: StreamSink, options: SubscribeOptions): OpenResult {
+    const topics = options.topics
+    if (topics.length === 0) {
+      throw new LifelineError(
+        'LIFELINE_ERR_TOPIC_INVALID',
+        'no topic given: subscribe with at least one topic (e.g. ?topic=news)',
+      )
+    }
+    for (const t of topics) validateTopic(t)
+    const remoteAddress = options.remoteAddress ?? 'unknown'
+    const rejection = admit(this.options, this.#registry, this.#draining, remoteAddress)
+    if (rejection !== undefined) {
+      this.#stats.rejected[rejection.reason]++
+      this.#emit('reject', rejection.reason, remoteAddress)
+      return { ok: false, rejection }
+    }
+    const o = this.options
+    const now = o.now()
+    const lastEventId = options.lastEventId === '' ? undefined : options.lastEventId
+    const connection = new Connection(this, `${this.#idPrefix}-${(++this.#nextId).toString(36)}`, sink, {
+      remoteAddress,
+      userAgent: options.userAgent ?? '',
+      topics: [...topics],
+      now,
+      lifeEnd: o.maxLifetimeMs > 0 ? now + jitter(o.maxLifetimeMs, 0.1, o.random) : Number.POSITIVE_INFINITY,
+      tokenEnd:
+        options.expiresAt !== undefined ? now + (options.expiresAt - Date.now()) : Number.POSITIVE_INFINITY,
+      lastEventId,
+    })
+    sink.open(SSE_HEADERS, this.#transport)
+    sink.attach(connection)
+    this.#registry.add(connection)
+    this.#index.add(connection, connection.topics)
+    this.#clock.add(connection)
+    this.#stats.opened++
+    // First bytes at once: a jittered `retry:` (a fleet must not reconnect in lockstep) and a comment.
+    connection.writeNow(encodeRetry(jitter(o.retryMs, 0.2, o.random)), now)
+    connection.writeNow(OPENED, now)
+    this.#emit('open', connection.info())
+    if (lastEventId !== undefined && connection.state === 'open') this.#resume(connection, lastEventId, now)
+    return { ok: true, stream: connection }
+  }
+
+  /** DESIGN.md §4: replay after the id, then live, with live events held during the replay. */
+  #resume(connection: Connection, lastEventId: string, now: number): void {
+    if (isMalformedId(lastEventId)) {
+      this.#stats.resets++
+      connection.writeNow(encodeReset('malformed', lastEventId), now)
+      return
+    }
+    connection.beginReplay()
+    const history = this.history
+    history.readAfter(lastEventId, compileMatcher(connection.topics)).then(
+      (result) => {
+        const at = this.options.now()
+        if (connection.state !== 'replaying') return
+        if (result.kind === 'reset') {
+          this.#stats.resets++
+          connection.writeNow(encodeReset(result.reason, lastEventId), at)
+          connection.endReplay([], undefined, history.compare.bind(history), at)
+          return
+        }
+        const events = result.events
+        const encoded = events.map(encodeStored)
+        const last = events.length > 0 ? (events[events.length - 1] as StoredEvent).id : undefined
+        this.#stats.replayed += connection.endReplay(encoded, last, history.compare.bind(history), at)
+      },
+      () => {
+        // The store could not read (backend down): the client reconnects after `retry:` and resumes then.
+        connection.close('error')
+      },
+    )
+  }
+
+  onClosed(connection: Connection, reason: CloseReason): void {
+    if (!this.#registry.delete(connection)) return
+    this.#index.remove(connection)
+    this.#clock.delete(connection)
+    this.#stats.closed[reason]++
+    if (this.#listeners.close.size > 0) {
+      this.#emit('close', connection.info(), reason, this.options.now() - connection.openedAt)
+    }
+  }
+
+  onIdle(connection: Connection): void {
+    if (this.#listeners.idle.size > 0) this.#emit('idle', connection.info())
+  }
+
+  connections(): ConnectionInfo[] {
+    const out: ConnectionInfo[] = []
+    for (const c of this.#registry.byId.values()) out.push(c.info())
+    return out
+  }
+
+  stats(): HubStats {
+    const s = this.#stats
+    return {
+      ...s,
+      closed: { ...s.closed },
+      rejected: { ...s.rejected },
+      connections: this.#registry.size,
+      historyEvents: this.history.size(),
+    }
+  }
+
+  topicCounts(): Map<string, number> {
+    return this.#index.counts()
+  }
+
+  on<E extends keyof HubEvents>(event: E, listener: HubEvents[E]): () => void {
+    const set = this.#listeners[event] as Set<HubEvents[E]>
+    set.add(listener)
+    return () => set.delete(listener)
+  }
+
+  onPublishToWrite(listener: (seconds: number) => void): () => void {
+    this.#latencyListeners.add(listener)
+    return () => this.#latencyListeners.delete(listener)
+  }
+
+  #emit<E extends keyof HubEvents>(event: E, ...args: Parameters<HubEvents[E]>): void {
+    for (const listener of this.#listeners[event]) {
+      try {
+        ;(listener as (...a: Parameters<HubEvents[E]>) => void)(...args)
+      } catch (error) {
+        // A faulty listener must not leave a connection half-closed: report it outside this call.
+        queueMicrotask(() => {
+          throw error
+        })
+      }
+    }
+  }
+
+  // ---- shutdown ----
+
+  close(): Promise<void> {
+    this.#closing ??= this.#drain()
+    return this.#closing
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true
+    const o = this.options
+    const ends: Promise<void>[] = []
+    for (const c of [...this.#registry.byId.values()]) {
+      // Each stream gets its own jittered `retry:` so the fleet does not come back in one wave.
+      const hint = encodeRetry(jitter(o.retryMs, 0.2, o.random))
+      ends.push(new Promise<void>((resolve) => c.close('shutdown', hint, resolve)))
+      this.#pendingEnds.add(c)
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timedOut = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, o.shutdownTimeoutMs)
+    })
+    await Promise.race([Promise.all(ends), timedOut])
+    clearTimeout(timer)
+    // Past the deadline, in-flight writes are abandoned.
+    for (const c of this.#pendingEnds) if (c.state !== 'closed') c.sink.destroy()
+    this.#pendingEnds.clear()
+    this.#clock.stop()
+    this.#unsubscribe()
+    await this.history.close()
+  }
+
+  #pendingEnds = new Set<Connection>()
+  #transport: TransportTuning
+}
