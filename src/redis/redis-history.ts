@@ -175,6 +175,8 @@ class RedisHistory implements History {
       const cluster = (redisOptions: Record<string, unknown>) => ({
         lazyConnect: true,
         enableOfflineQueue: false,
+        // The cluster's own ready check goes through the (disabled) offline queue: it would always fail.
+        enableReadyCheck: false,
         maxRedirections: 16,
         clusterRetryStrategy: retryStrategy,
         redisOptions: { ...redisOptions, ...auth },

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { LifelineError } from '../../src/protocol/errors.ts'
-import { createRedisHistory } from '../../src/redis/index.ts'
+import { createRedisHistory, redisKeys } from '../../src/redis/index.ts'
 import type { History, ResetReason, StoredEvent } from '../../src/server/history/history.ts'
 import { startRedisServer } from '../helpers/redis-server.ts'
 
@@ -235,4 +235,54 @@ test('a node that cannot reach Redis at start rejects with LIFELINE_ERR_BACKEND_
   await rejectsUnavailable(createRedisHistory({ url, connectTimeoutMs: 500 }))
   assert.ok(Date.now() - started < DEADLINE_MS)
   t.diagnostic(`gave up after ${Date.now() - started} ms`)
+})
+
+test('on Redis Cluster both keys share one slot and events flow between nodes', async (t) => {
+  const redis = await startRedisServer({
+    args: [
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      'nodes.conf',
+      '--cluster-announce-ip',
+      '127.0.0.1',
+    ],
+  })
+  t.after(() => redis.stop())
+  assert.match(await redis.command('CLUSTER ADDSLOTSRANGE 0 16383'), /^\+OK/)
+  // A lone node owning every slot turns `ok` within a moment; poll CLUSTER INFO with the deadline.
+  const deadline = Date.now() + DEADLINE_MS
+  while (!(await redis.command('CLUSTER INFO')).includes('cluster_state:ok')) {
+    assert.ok(Date.now() < deadline, 'cluster_state:ok in time')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  const keys = redisKeys('t7:')
+  const slots = await Promise.all(
+    [keys.stream, keys.epoch].map((key) => redis.command(`CLUSTER KEYSLOT ${key}`)),
+  )
+  assert.equal(slots[0], slots[1])
+  // A prefix with its own hash tag moves the pair to that tag's slot (spreads deployments over shards).
+  const tagged = redisKeys('app1:{app1}:')
+  assert.equal(
+    await redis.command(`CLUSTER KEYSLOT ${tagged.stream}`),
+    await redis.command('CLUSTER KEYSLOT app1'),
+  )
+
+  const a = await createRedisHistory({ url: redis.url, cluster: true, keyPrefix: 't7:' })
+  t.after(() => a.close())
+  const b = await createRedisHistory({ url: redis.url, cluster: true, keyPrefix: 't7:' })
+  t.after(() => b.close())
+  const onB = record(b)
+  const sent = [await a.append(['t'], { data: '1' }), await b.append(['t'], { data: '2' })]
+  await onB.until(() => onB.events.length === 2, 'both events on B')
+  assert.deepEqual(
+    onB.events.map((e) => e.id),
+    sent.map((e) => e.id),
+  )
+  const replay = await a.readAfter((sent[0] as StoredEvent).id, all)
+  assert.ok(replay.kind === 'events')
+  assert.deepEqual(
+    replay.events.map((e) => e.data),
+    ['2'],
+  )
 })
