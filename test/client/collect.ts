@@ -27,7 +27,8 @@ export class Collector {
           entry.lastEventId = e.lastEventId
           entry.origin = e.origin
         }
-        if (typeof e.state === 'string') entry.state = e.state
+        const state = (event as { state?: unknown }).state
+        if (typeof state === 'string') entry.state = state
         this.seen.push(entry)
         for (const wake of this.#waiters.splice(0)) wake()
       })
