@@ -1,0 +1,121 @@
+/**
+ * Runs the hub process: resolve config (one clear line and exit 1 on a bad setting), start the app,
+ * print where it listens and what to try, drain on SIGTERM/SIGINT and exit 0.
+ */
+import { type App, createApp } from '../hub/app.ts'
+import { resolveConfig } from '../hub/config.ts'
+import { historyKind } from '../hub/history-store.ts'
+import { createLogger } from '../hub/logging.ts'
+import type { ConfigKey, HubConfig } from '../hub/options.ts'
+import { OPTIONS } from '../hub/options.ts'
+import { LifelineError } from '../protocol/errors.ts'
+
+/** Past shutdownTimeout plus this, a drain that hangs ends the process anyway (exit 1). */
+const EXIT_GRACE_MS = 5_000
+
+function fail(message: string): never {
+  process.stderr.write(`lifeline: ${message}\n`)
+  process.exit(1)
+}
+
+export async function runServe(flags: Record<string, unknown>): Promise<void> {
+  const given: Partial<Record<ConfigKey, unknown>> = {}
+  for (const o of OPTIONS) if (flags[o.key] !== undefined) given[o.key] = flags[o.key]
+  let config: HubConfig
+  try {
+    config = resolveConfig({
+      flags: given,
+      env: process.env,
+      configFile: flags['config'] as string | undefined,
+    })
+  } catch (err) {
+    if (err instanceof LifelineError) fail(err.message)
+    throw err
+  }
+  const logger = createLogger(config.logLevel)
+  let app: App
+  try {
+    app = await createApp(config, { logger })
+  } catch (err) {
+    if (err instanceof LifelineError) fail(err.message)
+    throw err
+  }
+  let url: string
+  try {
+    url = await app.listen()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    fail(
+      code === 'EADDRINUSE'
+        ? `port ${config.port} on ${config.host} is in use: pick another with --port (or LIFELINE_PORT)`
+        : `cannot listen on ${config.host}:${config.port} (${(err as Error).message})`,
+    )
+  }
+  const auth = config.jwtSecret
+    ? 'HS256 secret'
+    : config.jwtPublicKey
+      ? 'public key'
+      : config.jwtJwks
+        ? 'JWKS'
+        : 'off'
+  logger.info(
+    { url, tls: config.tlsCert !== undefined, auth, history: historyKind(config) },
+    `lifeline hub listening on ${url}`,
+  )
+  if (auth === 'off') {
+    logger.warn(
+      'auth is off: anyone who can reach this port may publish and subscribe (set --jwt-secret, --jwt-public-key or --jwt-jwks)',
+    )
+  }
+  process.stderr.write(banner(url, config))
+
+  let stopping = false
+  const drain = (signal: string): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal during drain: exiting now')
+      process.exit(1)
+    }
+    stopping = true
+    logger.info(
+      { signal, shutdownTimeoutMs: config.shutdownTimeout },
+      'draining: readiness fails, streams are closed with a retry hint',
+    )
+    const hard = setTimeout(() => {
+      logger.error('drain did not finish in time: exiting')
+      process.exit(1)
+    }, config.shutdownTimeout + EXIT_GRACE_MS)
+    hard.unref()
+    app.close().then(
+      () => {
+        logger.info('stopped')
+        logger.flush()
+        process.exit(0)
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'drain failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGTERM', () => drain('SIGTERM'))
+  process.once('SIGINT', () => drain('SIGINT'))
+}
+
+function banner(url: string, config: HubConfig): string {
+  const k = config.tlsCert ? ' -k' : ''
+  const auth =
+    config.jwtSecret || config.jwtPublicKey || config.jwtJwks ? ' -H "Authorization: Bearer $TOKEN"' : ''
+  return [
+    '',
+    `  Lifeline hub on ${url}`,
+    '',
+    `  subscribe  curl -N${k}${auth} '${url}/events?topic=demo'`,
+    `  publish    curl${k}${auth} -H 'content-type: application/json' -d '{"topic":"demo","data":"hello"}' ${url}/publish`,
+    `  metrics    ${url}/metrics`,
+    `  health     ${url}/healthz   ${url}/readyz`,
+    `  streams    ${url}/api/connections`,
+    `  dashboard  ${url}/`,
+    '',
+    '',
+  ].join('\n')
+}

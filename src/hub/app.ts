@@ -1,0 +1,268 @@
+/**
+ * The hub app: one node:http server (or node:http2 with HTTP/1.1 fallback when a TLS cert and key are
+ * given) routing DESIGN.md §5 over a Hub. `lifeline serve` is a thin shell over `createApp`, and tests
+ * or embedders can start a hub in-process with it.
+ */
+import { readFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2'
+import type { AddressInfo, Socket } from 'node:net'
+import { createHub } from '../server/index.ts'
+import type { Hub } from '../server/types.ts'
+import { createAuth } from './auth.ts'
+import { createClientAddressResolver } from './client-address.ts'
+import { configWithDefaults } from './config.ts'
+import type { AppContext, RouteHandler } from './context.ts'
+import { createCors } from './cors.ts'
+import { type Dashboard, loadDashboard } from './dashboard-loader.ts'
+import { openHistory } from './history-store.ts'
+import { HttpError, type Req, type Res, sendError, sendJson } from './http-error.ts'
+import { createLogger, type Logger, logConnections } from './logging.ts'
+import { createMetrics } from './metrics.ts'
+import type { HubConfig } from './options.ts'
+import { connectionsRoute } from './routes/connections.ts'
+import { eventsRoute } from './routes/events.ts'
+import { healthRoute, readyRoute } from './routes/health.ts'
+import { metricsRoute } from './routes/metrics.ts'
+import { publishRoute } from './routes/publish.ts'
+
+export interface App {
+  readonly hub: Hub
+  readonly server: Server | Http2SecureServer
+  readonly config: HubConfig
+  readonly logger: Logger
+  /** Listens on config.host:port; resolves with the base URL (`http://127.0.0.1:8080`). */
+  listen(): Promise<string>
+  /** Base URL once listening. */
+  readonly url: string | undefined
+  /** True once close() started. */
+  readonly draining: boolean
+  /** Graceful drain: readiness fails, streams end (jittered retry), server stops, history released. */
+  close(): Promise<void>
+}
+
+export interface AppDeps {
+  logger?: Logger
+}
+
+const ROUTES: Record<string, { method: 'GET' | 'POST'; handler: RouteHandler }> = {
+  '/events': { method: 'GET', handler: eventsRoute },
+  '/publish': { method: 'POST', handler: publishRoute },
+  '/metrics': { method: 'GET', handler: metricsRoute },
+  '/healthz': { method: 'GET', handler: healthRoute },
+  '/readyz': { method: 'GET', handler: readyRoute },
+  '/api/connections': { method: 'GET', handler: connectionsRoute },
+}
+
+/** Sockets still open this long after the streams drained are cut (idle keep-alives, stuck clients). */
+const CLOSE_GRACE_MS = 1_000
+
+export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDeps = {}): Promise<App> {
+  const config = configWithDefaults(overrides)
+  const logger = deps.logger ?? createLogger(config.logLevel)
+  const auth = createAuth(config)
+  const clientAddress = createClientAddressResolver(config.trustProxy)
+  const cors = createCors(config.corsOrigin)
+  const history = await openHistory(config)
+  const hub = createHub({
+    heartbeatMs: config.heartbeat,
+    writeTimeoutMs: config.writeTimeout,
+    maxBufferedBytes: config.maxBuffered,
+    idleTimeoutMs: config.idleTimeout,
+    maxLifetimeMs: config.maxLifetime,
+    retryMs: config.retry,
+    shutdownTimeoutMs: config.shutdownTimeout,
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    historySize: config.historySize,
+    historyTtlMs: config.historyTtl,
+    historyMaxBytes: config.historyMaxBytes,
+    ...(history ? { history } : {}),
+  })
+  const metrics = createMetrics(hub)
+  const offLogs = logConnections(hub, logger)
+  let draining = false
+  const ctx: AppContext = { hub, config, auth, logger, metrics, clientAddress, draining: () => draining }
+
+  const requireAdmin = async (req: Req, res: Res): Promise<boolean> => {
+    try {
+      const grant = await auth.authenticate(req, new URL(req.url ?? '/', 'http://localhost'), 'subscriber')
+      if (!grant.admin)
+        throw new HttpError(
+          'forbidden',
+          'This needs an admin token: add "admin": true to the token\'s lifeline claim.',
+        )
+      return true
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err
+      sendError(res, err)
+      return false
+    }
+  }
+  const dashboard: Dashboard | undefined = await loadDashboard({ hub, requireAdmin, logger })
+
+  const handle = async (req: Req, res: Res): Promise<void> => {
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost')
+    } catch {
+      throw new HttpError('bad_request', 'The request target is not a valid path.')
+    }
+    if (cors.apply(req, res)) return
+    const route = ROUTES[url.pathname]
+    if (route) {
+      if (req.method !== route.method && !(route.method === 'GET' && req.method === 'HEAD')) {
+        throw new HttpError('method_not_allowed', `${url.pathname} answers ${route.method} only.`, {
+          allow: route.method,
+        })
+      }
+      await route.handler(ctx, req, res, url)
+      return
+    }
+    if (dashboard && (await dashboard.handle(req, res, url))) return
+    if (url.pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
+      sendJson(res, 200, {
+        name: 'lifeline',
+        routes: {
+          subscribe: 'GET /events?topic=<topic>',
+          publish: 'POST /publish {"topic": "<topic>", "data": ...}',
+          metrics: 'GET /metrics',
+          health: 'GET /healthz',
+          ready: 'GET /readyz',
+          connections: 'GET /api/connections',
+        },
+      })
+      return
+    }
+    throw new HttpError(
+      'not_found',
+      `Nothing at ${url.pathname.slice(0, 100)}: try GET /events?topic=<topic> or POST /publish.`,
+    )
+  }
+
+  const onRequest = (req: Req, res: Res): void => {
+    handle(req, res).catch((err: unknown) => {
+      if (err instanceof HttpError) {
+        sendError(res, err)
+        return
+      }
+      logger.error({ err, method: req.method, url: req.url?.slice(0, 200) }, 'request failed')
+      sendError(
+        res,
+        new HttpError('internal_error', 'The hub failed to answer this request; it has been logged.'),
+      )
+    })
+  }
+
+  const tls = config.tlsCert !== undefined && config.tlsKey !== undefined
+  let server: Server | Http2SecureServer
+  const sessions = new Set<Http2Session>()
+  if (tls) {
+    const secure = createSecureServer(
+      { cert: readFileSync(config.tlsCert!), key: readFileSync(config.tlsKey!), allowHTTP1: true },
+      onRequest,
+    )
+    secure.on('session', (session: Http2Session) => {
+      sessions.add(session)
+      session.once('close', () => sessions.delete(session))
+    })
+    secure.on('tlsClientError', () => {})
+    server = secure
+  } else {
+    const checkEvery =
+      config.requestTimeout > 0
+        ? Math.max(100, Math.min(1_000, Math.floor(config.requestTimeout / 4)))
+        : 30_000
+    const plain = createServer(
+      {
+        requestTimeout: config.requestTimeout,
+        headersTimeout: config.requestTimeout,
+        keepAliveTimeout: config.keepAliveTimeout,
+        connectionsCheckingInterval: checkEvery,
+      },
+      onRequest,
+    )
+    plain.on('clientError', answerClientError)
+    server = plain
+  }
+
+  let url: string | undefined
+  const app: App = {
+    hub,
+    server,
+    config,
+    logger,
+    get url() {
+      return url
+    },
+    get draining() {
+      return draining
+    },
+    listen() {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject)
+          const address = server.address() as AddressInfo
+          const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+          url = `${tls ? 'https' : 'http'}://${host}:${address.port}`
+          resolve(url)
+        })
+      })
+    },
+    async close() {
+      if (draining) return
+      draining = true
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
+      await hub.close()
+      for (const session of sessions) session.close()
+      if ('closeIdleConnections' in server) server.closeIdleConnections()
+      const grace = setTimeout(() => {
+        if ('closeAllConnections' in server) server.closeAllConnections()
+        for (const session of sessions) session.destroy()
+      }, CLOSE_GRACE_MS)
+      grace.unref()
+      await serverClosed
+      clearTimeout(grace)
+      offLogs()
+      metrics.close()
+    },
+  }
+  return app
+}
+
+const CLIENT_ERROR_ANSWERS: Record<string, [number, string, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [
+    408,
+    'request_timeout',
+    'The request was not received in time (--request-timeout): send it whole, faster.',
+  ],
+  HPE_HEADER_OVERFLOW: [
+    431,
+    'headers_too_large',
+    'The request headers are too large: send fewer or shorter headers.',
+  ],
+}
+
+/** Requests Node's HTTP parser rejects still get a JSON answer when the socket can take one (DESIGN.md §5). */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (
+    err.code === 'ECONNRESET' ||
+    !socket.writable ||
+    (socket as Socket & { _httpMessage?: unknown })._httpMessage
+  ) {
+    socket.destroy()
+    return
+  }
+  const [status, code, message] = CLIENT_ERROR_ANSWERS[err.code ?? ''] ?? [
+    400,
+    'bad_request',
+    'The request is not valid HTTP: check the request line and headers.',
+  ]
+  const body = JSON.stringify({ error: code, message })
+  const reason =
+    status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  )
+}

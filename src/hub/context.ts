@@ -1,0 +1,21 @@
+/** What every route handler gets: the hub, the resolved config and the app's helpers. */
+import type { Hub } from '../server/types.ts'
+import type { Auth } from './auth.ts'
+import type { ClientAddressResolver } from './client-address.ts'
+import type { Req, Res } from './http-error.ts'
+import type { Logger } from './logging.ts'
+import type { Metrics } from './metrics.ts'
+import type { HubConfig } from './options.ts'
+
+export interface AppContext {
+  readonly hub: Hub
+  readonly config: HubConfig
+  readonly auth: Auth
+  readonly logger: Logger
+  readonly metrics: Metrics
+  readonly clientAddress: ClientAddressResolver
+  /** True once a drain started (readiness fails). */
+  draining(): boolean
+}
+
+export type RouteHandler = (ctx: AppContext, req: Req, res: Res, url: URL) => Promise<void> | void

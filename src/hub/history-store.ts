@@ -1,0 +1,40 @@
+/**
+ * Picks the history store from config: memory (default, built by the hub core from historySize /
+ * historyTtl / historyMaxBytes), a file (`--history-file`), or Redis Streams (`--redis`, cluster mode;
+ * its module and the ioredis package load only then).
+ */
+import { LifelineError } from '../protocol/errors.ts'
+import { FileHistory } from '../server/history/file.ts'
+import type { History } from '../server/history/history.ts'
+import type { HubConfig } from './options.ts'
+
+export type HistoryKind = 'memory' | 'file' | 'redis'
+
+export function historyKind(config: HubConfig): HistoryKind {
+  return config.redis ? 'redis' : config.historyFile ? 'file' : 'memory'
+}
+
+/** undefined: let the hub build its in-memory ring. Throws LifelineError with a one-line message. */
+export async function openHistory(config: HubConfig): Promise<History | undefined> {
+  const retention = { maxEvents: config.historySize, ttlMs: config.historyTtl }
+  if (config.redis) {
+    const { createRedisHistory } = await import('../redis/index.ts')
+    return createRedisHistory({ url: config.redis, keyPrefix: config.redisPrefix, ...retention })
+  }
+  if (config.historyFile) {
+    try {
+      return await FileHistory.open({
+        path: config.historyFile,
+        maxBytes: config.historyMaxBytes,
+        ...retention,
+      })
+    } catch (err) {
+      throw new LifelineError(
+        'LIFELINE_ERR_HISTORY_FILE',
+        `--history-file ${config.historyFile} cannot be opened (${(err as Error).message}): check the path and its permissions`,
+        { cause: err },
+      )
+    }
+  }
+  return undefined
+}
