@@ -39,7 +39,7 @@ export function checkStatus(probe: Probe): CheckResult {
       detail: `200 over HTTP/${probe.httpVersion}, headers in ${took}`,
     }
   }
-  const body = probe.errorBody.trim().slice(0, 200)
+  const body = probe.errorBody.replace(/\s+/g, ' ').trim().slice(0, 200)
   let fix = 'the stream URL must answer 200 (an EventSource gives up for good on other statuses)'
   if (probe.status === 401 || probe.status === 403)
     fix = 'pass a subscriber token: --token <jwt> (or check its topics)'

@@ -120,6 +120,10 @@ export async function startFixture(options: FixtureOptions): Promise<Fixture> {
       }
       return
     }
+    if (url.pathname === '/readyz' || url.pathname === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}')
+      return
+    }
     res.writeHead(404).end()
   })
   // One sweep for every stream: heartbeats and the simulated idle cut.
