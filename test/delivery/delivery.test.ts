@@ -56,7 +56,11 @@ test('topic isolation: a subscriber never receives another topic', async (t) => 
   const a = await connect(h.url, ['a'])
   const b = await connect(h.url, ['b'])
   const ab = await connect(h.url, ['a/b'])
-  t.after(() => [a, b, ab].forEach((c) => c.close()))
+  t.after(() =>
+    [a, b, ab].forEach((c) => {
+      c.close()
+    }),
+  )
   await waitForStreams(h.hub, 3)
   const sent: Record<string, string[]> = { a: [], b: [], 'a/b': [], c: [] }
   for (let i = 0; i < 60; i++) {
@@ -84,7 +88,11 @@ test('an event on several matching topics reaches a multi-topic subscriber once'
   const h = await hubWith(t)
   const c = await connect(h.url, ['x', 'y', 'p/*'])
   const y = await connect(h.url, ['y'])
-  t.after(() => [c, y].forEach((s) => s.close()))
+  t.after(() =>
+    [c, y].forEach((s) => {
+      s.close()
+    }),
+  )
   await waitForStreams(h.hub, 2)
   const one = await h.hub.publish(['x', 'y', 'p/1', 'p/q/2'], { data: 'all' })
   const two = await h.hub.publish(['x'], { data: 'x only' })
@@ -105,7 +113,11 @@ test('prefix patterns receive every topic below the prefix and nothing else', as
   const h = await hubWith(t)
   const orders = await connect(h.url, ['orders/*'])
   const eu = await connect(h.url, ['orders/eu/*'])
-  t.after(() => [orders, eu].forEach((s) => s.close()))
+  t.after(() =>
+    [orders, eu].forEach((s) => {
+      s.close()
+    }),
+  )
   await waitForStreams(h.hub, 2)
   const expected: string[] = []
   const expectedEu: string[] = []
@@ -167,7 +179,11 @@ for (const s of stores) {
       query: `lastEventId=${encodeURIComponent(mine[0]!)}`,
       lastEventId: mine[8]!,
     })
-    t.after(() => [q, both].forEach((x) => x.close()))
+    t.after(() =>
+      [q, both].forEach((x) => {
+        x.close()
+      }),
+    )
     await q.waitForCount(3)
     await both.waitForCount(2)
     assert.deepEqual(
