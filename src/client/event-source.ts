@@ -47,6 +47,14 @@ export interface LifelineEventSourceInit {
   random?: () => number
 }
 
+/** Typed events of `addEventListener`. `error` is a ClientErrorEvent (a plain Event with the reason). */
+export interface LifelineEventSourceEventMap {
+  open: Event
+  message: MessageEvent
+  error: ClientErrorEvent
+  statechange: StateChangeEvent
+}
+
 type Handler<E extends Event> = ((this: EventSource, event: E) => unknown) | null
 type HandlerName = 'open' | 'message' | 'error'
 
@@ -202,6 +210,53 @@ export class LifelineEventSource extends EventTarget {
   }
   set onerror(handler: Handler<Event>) {
     this.#setHandler('error', handler)
+  }
+
+  // The WHATWG overloads, so handlers get typed events and the class is assignable to `EventSource`.
+  override addEventListener<K extends keyof LifelineEventSourceEventMap>(
+    type: K,
+    listener: (this: EventSource, event: LifelineEventSourceEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void
+  override addEventListener(
+    type: string,
+    listener: (this: EventSource, event: MessageEvent) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void
+  override addEventListener(
+    type: string,
+    listener: unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options)
+  }
+
+  override removeEventListener<K extends keyof LifelineEventSourceEventMap>(
+    type: K,
+    listener: (this: EventSource, event: LifelineEventSourceEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void
+  override removeEventListener(
+    type: string,
+    listener: (this: EventSource, event: MessageEvent) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void
+  override removeEventListener(
+    type: string,
+    listener: unknown,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options)
   }
 
   /**

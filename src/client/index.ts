@@ -1,6 +1,6 @@
 export type { ResolvedRetry, RetryOptions } from './backoff.ts'
 export { reconnectDelay } from './backoff.ts'
-export type { ClientClock, LifelineEventSourceInit } from './event-source.ts'
+export type { ClientClock, LifelineEventSourceEventMap, LifelineEventSourceInit } from './event-source.ts'
 export { LifelineEventSource, LifelineEventSource as EventSource } from './event-source.ts'
 export type { ClientState } from './events.ts'
 export { ClientErrorEvent, StateChangeEvent } from './events.ts'
