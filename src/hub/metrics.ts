@@ -27,6 +27,8 @@ export interface Metrics {
   /** Prometheus text exposition. */
   render(): Promise<string>
   readonly contentType: string
+  /** Counts a publish the hub could not store (`backend_unavailable`) or failed on (`error`). */
+  publishError(reason: 'backend_unavailable' | 'error'): void
   close(): void
 }
 
@@ -87,6 +89,24 @@ export function createMetrics(hub: Hub): Metrics {
       for (const reason of REJECT_REASONS) this.inc({ reason }, rejected[reason] ?? 0)
     },
   })
+  // Readiness as a number, so alerts see what /readyz says (draining, cluster backend unreachable).
+  new Gauge({
+    name: 'lifeline_ready',
+    help: '1 while the hub is ready (GET /readyz answers 200), else 0.',
+    registers: [registry],
+    collect() {
+      this.set(hub.ready() ? 1 : 0)
+    },
+  })
+  const publishErrors = new Counter({
+    name: 'lifeline_publish_errors_total',
+    help: 'Publishes that failed on the hub side (not client errors), by reason.',
+    labelNames: ['reason'],
+    registers: [registry],
+  })
+  // Both series exist from the start (0), so rate() and alerts see them before the first failure.
+  publishErrors.inc({ reason: 'backend_unavailable' }, 0)
+  publishErrors.inc({ reason: 'error' }, 0)
   counter('lifeline_events_published_total', 'Events published.', (s) => s.published)
   counter(
     'lifeline_events_delivered_total',
@@ -107,6 +127,9 @@ export function createMetrics(hub: Hub): Metrics {
   return {
     registry,
     contentType: registry.contentType,
+    publishError(reason) {
+      publishErrors.inc({ reason })
+    },
     async render() {
       snapshot = undefined
       try {

@@ -90,12 +90,14 @@ export const publishRoute: RouteHandler = async (ctx, req, res, url) => {
     id = await ctx.hub.publish(topics, { data: request.data, event })
   } catch (err) {
     if (err instanceof LifelineError && err.code === 'LIFELINE_ERR_BACKEND_UNAVAILABLE') {
+      ctx.metrics.publishError('backend_unavailable')
       throw new HttpError(
         'backend_unavailable',
         'The history backend (Redis) is unreachable, so the event was not stored: retry after the Retry-After delay.',
         { 'retry-after': String(Math.max(1, Math.ceil(ctx.config.retry / 1000))) },
       )
     }
+    ctx.metrics.publishError('error')
     throw err
   }
   sendJson(res, 201, { id })
