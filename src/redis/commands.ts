@@ -50,14 +50,15 @@ export async function readEntriesBlocking(
   return entries.map(toStoredEvent)
 }
 
-/** Up to `count` entries strictly after `afterId` (XRANGE with an exclusive start, Redis >= 6.2). */
+/** Up to `count` entries after `afterId` and up to `untilId` included (XRANGE, exclusive start: Redis >= 6.2). */
 export async function rangeAfter(
   conn: RedisConnection,
   stream: string,
   afterId: string,
+  untilId: string,
   count: number,
 ): Promise<StoredEvent[]> {
-  const reply = (await conn.call('XRANGE', stream, `(${afterId}`, '+', 'COUNT', count)) as RawEntry[]
+  const reply = (await conn.call('XRANGE', stream, `(${afterId}`, untilId, 'COUNT', count)) as RawEntry[]
   return reply.map(toStoredEvent)
 }
 

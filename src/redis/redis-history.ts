@@ -117,6 +117,13 @@ class RedisHistory implements History {
   /** The dedicated blocking connection: only ever carries the XREAD BLOCK loop. */
   readonly #reader: RedisConnection
   readonly #listeners = new Set<HistoryListener>()
+  /** Replays waiting for the live feed to reach an id (see readAfter). */
+  readonly #catchUp = new Set<{
+    readonly id: string
+    readonly wake: () => void
+    readonly fail: (error: Error) => void
+  }>()
+  readonly #commandTimeoutMs: number
   /** Newest id delivered to listeners; the loop reads on from here. */
   #lastSeen = STREAM_START
   /** The run id of the data set this node has read; undefined before the first successful sync. */
@@ -137,6 +144,7 @@ class RedisHistory implements History {
     this.#maxEvents = options.maxEvents ?? DEFAULTS.maxEvents
     this.#ttlMs = options.ttlMs ?? DEFAULTS.ttlMs
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs
+    this.#commandTimeoutMs = options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs
     this.#url = redactUrl(options.url)
     this.#onError =
       options.onError ??
@@ -156,11 +164,11 @@ class RedisHistory implements History {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
-      connectTimeout: options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs,
+      connectTimeout: this.#commandTimeoutMs,
     }
     const cmdOptions = {
       ...common,
-      commandTimeout: options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs,
+      commandTimeout: this.#commandTimeoutMs,
       connectionName: 'lifeline',
     }
     const readerOptions = { ...common, connectionName: 'lifeline-reader' }
@@ -235,6 +243,11 @@ class RedisHistory implements History {
   async readAfter(afterId: string, match: (topics: readonly string[]) => boolean): Promise<ReadAfterResult> {
     // Not the text of a stream id: it was never an id of this stream (memory ids, other systems, junk).
     if (!isStreamId(afterId)) return reset('unknown')
+    // The replay ends where this node's live feed stands right now: everything after `bound` reaches
+    // the caller's listener live (the hub holds it during the replay), so no event comes both ways.
+    // XRANGE alone would run ahead of this node's XREAD and an event could be replayed and then
+    // delivered live again.
+    let bound = this.#lastSeen
     let info: Awaited<ReturnType<typeof streamInfo>>
     try {
       info = await streamInfo(this.#cmd, this.#keys.stream)
@@ -249,11 +262,17 @@ class RedisHistory implements History {
     }
     // The client's own event is gone (trimmed), so what followed it may be gone too.
     if (compareStreamIds(afterId, info.firstId) < 0) return reset('expired')
+    if (compareStreamIds(afterId, bound) > 0) {
+      // The client saw, on another node, an event this node has not read yet (a few ms behind):
+      // wait until this node's feed passes it, so nothing up to the client's id is delivered live.
+      await this.#caughtUp(afterId)
+      bound = this.#lastSeen
+    }
     const events: StoredEvent[] = []
     let cursor = afterId
     try {
       for (;;) {
-        const page = await rangeAfter(this.#cmd, this.#keys.stream, cursor, REPLAY_PAGE)
+        const page = await rangeAfter(this.#cmd, this.#keys.stream, cursor, bound, REPLAY_PAGE)
         for (const event of page) if (match(event.topics)) events.push(event)
         if (page.length < REPLAY_PAGE) break
         cursor = (page[page.length - 1] as StoredEvent).id
@@ -262,6 +281,28 @@ class RedisHistory implements History {
       throw unavailable('the replay could not be read', cause)
     }
     return { kind: 'events', events }
+  }
+
+  /** Resolves once the live feed has delivered `id`; rejects after commandTimeoutMs (reader stuck or down). */
+  #caughtUp(id: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#catchUp.delete(waiter)
+        reject(unavailable(`this node's reader did not reach ${id} within ${this.#commandTimeoutMs} ms`))
+      }, this.#commandTimeoutMs)
+      const waiter = {
+        id,
+        wake: () => {
+          clearTimeout(timer)
+          resolve()
+        },
+        fail: (error: Error) => {
+          clearTimeout(timer)
+          reject(error)
+        },
+      }
+      this.#catchUp.add(waiter)
+    })
   }
 
   lastId(): string | undefined {
@@ -299,6 +340,8 @@ class RedisHistory implements History {
     this.#synced = false
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#stop.abort()
+    for (const waiter of this.#catchUp) waiter.fail(unavailable('the history closed during a replay'))
+    this.#catchUp.clear()
     // disconnect() ends the blocked XREAD at once (quit would wait for BLOCK_MS).
     this.#reader.disconnect()
     await this.#cmd.quit().catch(() => this.#cmd.disconnect())
@@ -358,6 +401,7 @@ class RedisHistory implements History {
         )
         failures = 0
         for (const event of events) this.#deliver(event)
+        if (this.#catchUp.size > 0 && events.length > 0) this.#wakeCaughtUp()
       } catch {
         if (this.#closed) return
         this.#synced = false
@@ -381,6 +425,14 @@ class RedisHistory implements History {
       } catch (error) {
         this.#onError(new Error(`a history listener threw on event ${event.id}`, { cause: error }))
       }
+    }
+  }
+
+  #wakeCaughtUp(): void {
+    for (const waiter of this.#catchUp) {
+      if (compareStreamIds(waiter.id, this.#lastSeen) > 0) continue
+      this.#catchUp.delete(waiter)
+      waiter.wake()
     }
   }
 

@@ -113,11 +113,14 @@ test('readAfter on the other node replays what followed the id, topic-filtered, 
   t.after(() => a.close())
   const b = await createRedisHistory({ url: redis.url, keyPrefix: 't2:' })
   t.after(() => b.close())
+  const onB = record(b)
 
   // 2,500 events: more than two replay pages of 1,000.
   const stored = await Promise.all(
     Array.from({ length: 2_500 }, (_, i) => a.append([i % 2 === 0 ? 'even' : 'odd'], { data: String(i) })),
   )
+  // A replay ends where the node's live feed stands; here B has read everything.
+  await onB.until(() => onB.events.length === 2_500, 'all events read by B')
   const from = stored[99] as StoredEvent
   const replay = await b.readAfter(from.id, (topics) => topics.includes('odd'))
   assert.equal(replay.kind, 'events')
@@ -134,6 +137,47 @@ test('readAfter on the other node replays what followed the id, topic-filtered, 
 
   const atEnd = await b.readAfter((stored.at(-1) as StoredEvent).id, all)
   assert.deepEqual(atEnd, { kind: 'events', events: [] })
+})
+
+test('replay then live on one node gives every event once while another node keeps appending', async (t) => {
+  const redis = await startRedisServer()
+  t.after(() => redis.stop())
+  const a = await createRedisHistory({ url: redis.url, keyPrefix: 't6:' })
+  t.after(() => a.close())
+  const b = await createRedisHistory({ url: redis.url, keyPrefix: 't6:' })
+  t.after(() => b.close())
+  const onA = record(a)
+
+  const first = await b.append(['t'], { data: 'resume point' })
+  await onA.until(() => onA.events.length === 1, 'the resume point on A')
+  // B appends without pause while A serves resumes, as the hub does: live events that arrive during a
+  // replay are held, then those not newer than the last replayed id are dropped.
+  let appending = true
+  const appended: string[] = []
+  const producer = (async () => {
+    while (appending) appended.push((await b.append(['t'], { data: 'x' })).id)
+  })()
+  t.after(() => {
+    appending = false
+  })
+  for (let round = 0; round < 20; round++) {
+    const from = onA.events.length
+    const asked = onA.events[Math.max(0, from - 5)]?.id ?? first.id
+    const replay = await a.readAfter(asked, all)
+    assert.ok(replay.kind === 'events')
+    const held = onA.events.slice(from).map((e) => e.id)
+    const last = replay.events.at(-1)?.id
+    const seen = [
+      ...replay.events.map((e) => e.id),
+      ...held.filter((id) => last === undefined || a.compare(id, last) > 0),
+    ]
+    // Up to what A has delivered so far, the client has exactly every id after `asked`, once.
+    const expected = onA.events.map((e) => e.id).filter((id) => a.compare(id, asked) > 0)
+    assert.deepEqual(seen, expected, `round ${round}`)
+  }
+  appending = false
+  await producer
+  assert.ok(appended.length > 20, `B appended ${appended.length} events meanwhile`)
 })
 
 test('an id older than the stream answers expired; a future, foreign or malformed id answers unknown', async (t) => {
