@@ -45,12 +45,21 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 2, arbitrary: fc.constant({ op: 'drop' as const }) },
   {
-    weight: 2,
-    arbitrary: fc.record({ op: fc.constant('resume' as const), via: fc.constantFrom('header', 'query') }),
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('resume' as const),
+      via: fc.constantFrom('header' as const, 'query' as const),
+      // Awaiting the headers means the hub has opened the stream (and begun its replay) before the next op.
+      awaitHeaders: fc.boolean(),
+    }),
   },
   {
     weight: 2,
     arbitrary: fc.record({ op: fc.constant('tick' as const), macrotasks: fc.integer({ min: 1, max: 4 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant('sleep' as const), ms: fc.integer({ min: 0, max: 8 }) }),
   },
 )
 
@@ -188,7 +197,7 @@ class LateReads implements History {
   }
 }
 
-const scenario = fc.array(opArb, { minLength: 1, maxLength: 25 })
+const scenario = fc.array(opArb, { minLength: 1, maxLength: 30, size: 'medium' })
 
 test('seam property: memory store, no loss and no duplicate across drops and resumes', async () => {
   await fc.assert(
