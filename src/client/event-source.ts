@@ -352,6 +352,9 @@ export class LifelineEventSource extends EventTarget {
     this.#reconnectTimer = undefined
     // [spec] "If the EventSource object's readyState attribute is not set to CONNECTING, then return."
     if (this.#readyState !== CONNECTING) return
+    // `reconnecting` is the wait; while the request of an attempt is in flight the state is `connecting`.
+    this.#nextDelay = 0
+    this.#setState('connecting')
     const init = this.#init
     const conn: Connection = { controller: new AbortController(), lastByteAt: this.#clock.now() }
     this.#conn = conn

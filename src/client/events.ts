@@ -1,14 +1,17 @@
 import type { LifelineError } from '../protocol/errors.ts'
 
-/** `connecting` at construction, `open` while a stream is read, `reconnecting` while waiting, `closed` for good. */
+/**
+ * `connecting` while a request is in flight (at construction, and for each reconnect attempt), `open`
+ * while a stream is read, `reconnecting` while waiting before the next attempt, `closed` for good.
+ */
 export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed'
 
 /** Fired as `statechange` on every change of `state` after construction. */
 export class StateChangeEvent extends Event {
   readonly state: ClientState
-  /** Reconnect attempt number (1 = first since the last open stream); 0 when not reconnecting. */
+  /** Reconnect attempt number (1 = first since the last open stream); 0 while open or before any reconnect. */
   readonly attempt: number
-  /** Delay in ms before that attempt; 0 when not reconnecting. */
+  /** Delay in ms before that attempt when `reconnecting`; else 0. */
   readonly delay: number
 
   constructor(state: ClientState, attempt: number, delay: number) {

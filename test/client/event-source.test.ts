@@ -145,11 +145,17 @@ test('backoff grows by factor with full jitter up to maxDelay; maxAttempts then 
     const collector = new Collector(source)
     await collector.until(() => source.readyState === 2, 'closed after maxAttempts')
     assert.deepEqual(clock.delays, expected)
+    const waits = states.filter((s) => s[0] === 'reconnecting')
     assert.deepEqual(
-      states.map((s) => s[1]),
-      [1, 2, 3, 4, 5, 0],
+      waits.map((s) => s[1]),
+      [1, 2, 3, 4, 5],
     )
-    assert.equal(states.at(-1)?.[0], 'closed')
+    assert.deepEqual(
+      waits.map((s) => s[2]),
+      expected,
+    )
+    assert.deepEqual(states.at(-2), ['connecting', 5, 0])
+    assert.deepEqual(states.at(-1), ['closed', 5, 0])
     const last = errors.at(-1)!
     assert.equal(last.willRetry, false)
     assert.equal(last.error.code, 'LIFELINE_ERR_CLIENT_MAX_ATTEMPTS')
@@ -403,7 +409,7 @@ test('an AbortSignal closes it; an aborted signal means no request at all', asyn
   }
 })
 
-test('statechange order: connecting, open, reconnecting, open, closed, with attempt and delay', async () => {
+test('statechange order: connecting, open, reconnecting, connecting, open, closed, with attempt and delay', async () => {
   const server = await startScriptedServer(({ index, res }) => {
     openStream(res)
     if (index === 0) res.end('data: a\n\n')
@@ -424,6 +430,7 @@ test('statechange order: connecting, open, reconnecting, open, closed, with atte
     assert.deepEqual(changes, [
       ['open', 0, 0, 1],
       ['reconnecting', 1, 5, 0],
+      ['connecting', 1, 0, 0],
       ['open', 0, 0, 1],
       ['closed', 0, 0, 2],
     ])
