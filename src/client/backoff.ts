@@ -53,6 +53,8 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   if (value === null) return undefined
   const text = value.trim()
   if (/^\d+$/.test(text)) return Number.parseInt(text, 10) * 1000
-  const at = Date.parse(text)
+  // An HTTP-date names its day and month ("Sun, 06 Nov 1994 08:49:37 GMT"); Date.parse alone would
+  // also read "-1" as a year.
+  const at = /[a-z]/i.test(text) ? Date.parse(text) : Number.NaN
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
