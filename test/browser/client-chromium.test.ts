@@ -1,0 +1,123 @@
+/**
+ * The client bundled with esbuild and run in real Chromium (playwright-core) against a local server:
+ * it receives events, reconnects after the server drops the connection, sends Last-Event-ID, and a
+ * page coming back `online` skips a long reconnect wait.
+ */
+import assert from 'node:assert/strict'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { test } from 'node:test'
+import { bundleForBrowser, launchChromium } from '../helpers/chromium.ts'
+
+const PAGE = '<!doctype html><meta charset="utf-8"><title>client</title><script src="/client.js"></script>'
+
+interface Seen {
+  path: string
+  lastEventId: string | undefined
+}
+
+test('the bundled client in Chromium: events, reconnect after a drop, Last-Event-ID, online wake', async (t) => {
+  const script = await bundleForBrowser('src/client/index.ts', { globalName: 'Lifeline' })
+  const requests: Seen[] = []
+  const open = new Set<ServerResponse>()
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = req.url ?? '/'
+    if (path === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE)
+    if (path === '/client.js')
+      return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(script)
+    const header = req.headers['last-event-id']
+    requests.push({ path, lastEventId: typeof header === 'string' ? header : undefined })
+    const count = requests.filter((r) => r.path === path).length
+    if (path === '/busy' && count === 1) {
+      // Overloaded: retry in ten minutes. Only the page's `online` event can make it sooner.
+      return void res.writeHead(503, { 'retry-after': '600' }).end()
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+    open.add(res)
+    res.on('close', () => open.delete(res))
+    if (path === '/events' && count === 1) {
+      res.write('id: 1\ndata: one\n\nid: 2\ndata: two\n\n', () => {
+        // A drop, not a clean end: the socket dies under the stream.
+        setTimeout(() => res.socket?.destroy(), 50)
+      })
+      return
+    }
+    res.write(`data: ${path} ${count}\n\n`)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(async () => {
+    for (const res of open) res.destroy()
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+  const browser = await launchChromium()
+  t.after(() => browser.close())
+  const page = await browser.newPage()
+  await page.goto(`${origin}/`)
+
+  await page.evaluate(() => {
+    const w = window as unknown as {
+      Lifeline: typeof import('../../src/client/index.ts')
+      got: Array<[string, string, string]>
+      states: string[]
+      source: InstanceType<typeof import('../../src/client/index.ts').EventSource>
+    }
+    w.got = []
+    w.states = []
+    w.source = new w.Lifeline.EventSource('/events', { retry: { initialDelay: 50 } })
+    w.source.addEventListener('statechange', (e) => w.states.push(e.state))
+    w.source.onmessage = (e) => w.got.push([e.data, e.lastEventId, e.origin])
+  })
+  await page.waitForFunction(() => (window as unknown as { got: unknown[] }).got.length >= 3, null, {
+    timeout: 20_000,
+  })
+  const result = await page.evaluate(() => {
+    const w = window as unknown as { got: unknown[]; states: string[]; source: { close(): void } }
+    w.source.close()
+    return { got: w.got, states: w.states }
+  })
+  assert.deepEqual(result.got, [
+    ['one', '1', origin],
+    ['two', '2', origin],
+    ['/events 2', '2', origin],
+  ])
+  assert.deepEqual(result.states, ['open', 'reconnecting', 'connecting', 'open', 'closed'])
+  const events = requests.filter((r) => r.path === '/events')
+  assert.deepEqual(
+    events.map((r) => r.lastEventId),
+    [undefined, '2'],
+  )
+
+  // A pending reconnect (Retry-After: 600 s) is skipped when the page comes back online.
+  await page.evaluate(() => {
+    const w = window as unknown as {
+      Lifeline: typeof import('../../src/client/index.ts')
+      busy: string[]
+      waiting: number
+    }
+    w.busy = []
+    w.waiting = 0
+    const source = new w.Lifeline.EventSource('/busy', { retry: { initialDelay: 50 } })
+    source.addEventListener('statechange', (e) => {
+      if (e.state === 'reconnecting') {
+        w.waiting = e.delay
+        setTimeout(() => window.dispatchEvent(new Event('online')), 10)
+      }
+    })
+    source.onmessage = (e) => {
+      w.busy.push(e.data)
+      source.close()
+    }
+  })
+  await page.waitForFunction(() => (window as unknown as { busy: unknown[] }).busy.length >= 1, null, {
+    timeout: 20_000,
+  })
+  const busy = await page.evaluate(() => {
+    const w = window as unknown as { busy: string[]; waiting: number }
+    return { busy: w.busy, waiting: w.waiting }
+  })
+  assert.deepEqual(busy.busy, ['/busy 2'])
+  assert.equal(busy.waiting, 600_000)
+})
