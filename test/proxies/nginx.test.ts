@@ -1,0 +1,178 @@
+/**
+ * The shipped deploy/nginx.conf, rendered by deploy/render.sh and run by Debian's nginx on loopback in
+ * front of real `lifeline serve` processes. Each property has a negative control that flips the one
+ * setting (or hub flag) it depends on and shows the failure, so the test proves the setting matters.
+ */
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { openProbe, type Probe } from '../../src/doctor/probe.ts'
+import { publish, startHub, startNginx } from '../helpers/proxies.ts'
+import { startRedisServer } from '../helpers/redis-server.ts'
+
+/** Small timeouts keep the suite short: the proxy's read timeout and a heartbeat well under it. */
+const READ_TIMEOUT = '2s'
+const READ_TIMEOUT_MS = 2_000
+const HEARTBEAT = '500ms'
+/** The bound the issue sets for an event through the proxy, publish -> arrival. */
+const DELIVERY_BOUND_MS = 100
+
+type T = { after: (fn: () => Promise<void> | void) => void }
+
+async function hubBehindNginx(t: T, hubArgs: string[], edits: Array<[string, string]> = []) {
+  const hub = await startHub(['--heartbeat', HEARTBEAT, '--trust-proxy', '127.0.0.1', ...hubArgs])
+  t.after(() => hub.close())
+  const nginx = await startNginx({ upstreams: [hub.address], vars: { READ_TIMEOUT }, edits })
+  t.after(() => nginx.close())
+  return { hub, nginx }
+}
+
+async function stream(
+  t: T,
+  url: string,
+  headers: Record<string, string> = {},
+  localAddress?: string,
+): Promise<Probe> {
+  const probe = await openProbe(url, { headers, ...(localAddress ? { localAddress } : {}) })
+  t.after(() => probe.close())
+  return probe
+}
+
+/** Publishes straight to the hub and measures until the event is read through the proxy. */
+async function deliveryMs(probe: Probe, hubUrl: string, topic: string, data: string, waitMs: number) {
+  const before = probe.events.length
+  const sentAt = probe.now()
+  await publish(hubUrl, topic, data)
+  const event = await probe.waitForEvent((e) => e.data === data, waitMs, before).catch(() => undefined)
+  return event ? event.at - sentAt : undefined
+}
+
+describe('nginx with deploy/nginx.conf', () => {
+  test('the first event arrives through nginx within 100 ms of its publish', async (t) => {
+    const { hub, nginx } = await hubBehindNginx(t, [])
+    const probe = await stream(t, `${nginx.url}/events?topic=fast`)
+    assert.equal(probe.status, 200)
+    await probe.waitFor(() => probe.firstByteAt >= 0, 5_000, 'the first bytes')
+    // Warm the publisher's connection so the measure is the stream path, not a TCP handshake.
+    await publish(hub.url, 'warm-up', 'x')
+    const ms = await deliveryMs(probe, hub.url, 'fast', 'first', 5_000)
+    assert.ok(ms !== undefined && ms < DELIVERY_BOUND_MS, `event took ${ms} ms through nginx`)
+  })
+
+  // nginx forwards what it has read even with buffering on, until something else holds the bytes: a
+  // site-wide `gzip on` with text/event-stream in gzip_types is the usual one. The shipped file keeps
+  // streams unbuffered and uncompressed; flipping both (and ignoring the hub's X-Accel-Buffering: no)
+  // holds the event until the read timeout.
+  test('negative control: with proxy_buffering on and gzip on the event is held back', async (t) => {
+    const { hub, nginx } = await hubBehindNginx(
+      t,
+      ['--heartbeat', '0'],
+      [
+        ['proxy_buffering off;', 'proxy_buffering on; proxy_ignore_headers X-Accel-Buffering;'],
+        ['gzip off;', 'gzip on; gzip_types text/event-stream;'],
+      ],
+    )
+    const probe = await stream(t, `${nginx.url}/events?topic=slow`)
+    assert.equal(probe.status, 200)
+    await publish(hub.url, 'warm-up', 'x')
+    const ms = await deliveryMs(probe, hub.url, 'slow', 'held', 1_500)
+    assert.equal(ms, undefined, `the event arrived in ${ms} ms: buffering did not hold it back`)
+  })
+
+  test('an idle stream survives 3 x the read timeout thanks to heartbeats', async (t) => {
+    const { hub, nginx } = await hubBehindNginx(t, [])
+    const probe = await stream(t, `${nginx.url}/events?topic=idle`)
+    assert.equal(probe.status, 200)
+    const ended = await probe.waitForEnd(3 * READ_TIMEOUT_MS + 500).catch(() => undefined)
+    assert.equal(ended, undefined, `the stream ended: ${JSON.stringify(ended)}`)
+    assert.ok(probe.comments.length >= 6, `only ${probe.comments.length} comments arrived`)
+    // Still live, not only open: an event gets through.
+    assert.notEqual(await deliveryMs(probe, hub.url, 'idle', 'still-here', 5_000), undefined)
+  })
+
+  test('negative control: without heartbeats nginx cuts an idle stream at its read timeout', async (t) => {
+    const { nginx } = await hubBehindNginx(t, ['--heartbeat', '0'])
+    const probe = await stream(t, `${nginx.url}/events?topic=idle`)
+    assert.equal(probe.status, 200)
+    const ended = await probe.waitForEnd(3 * READ_TIMEOUT_MS)
+    const silence = ended.at - probe.lastByteAt()
+    assert.ok(
+      silence >= READ_TIMEOUT_MS * 0.8 && silence <= READ_TIMEOUT_MS * 2,
+      `cut after ${silence} ms of silence`,
+    )
+  })
+
+  test('a stream resumes through nginx on another hub with Last-Event-ID (cluster mode on Redis)', async (t) => {
+    const redis = await startRedisServer()
+    t.after(() => redis.stop())
+    const args = ['--heartbeat', HEARTBEAT, '--redis', redis.url, '--redis-prefix', `nginx-${process.pid}`]
+    const a = await startHub(args)
+    t.after(() => a.close())
+    const b = await startHub(args)
+    t.after(() => b.close())
+    const nginx = await startNginx({ upstreams: [a.address, b.address], vars: { READ_TIMEOUT } })
+    t.after(() => nginx.close())
+
+    // The first stream stays open, so least_conn sends the reconnect to the other hub.
+    const first = await stream(t, `${nginx.url}/events?topic=orders`)
+    await first.waitFor(() => first.firstByteAt >= 0, 5_000, 'the first bytes')
+    await publish(nginx.url, 'orders', 'one')
+    const one = await first.waitForEvent((e) => e.data === 'one', 5_000)
+    await publish(nginx.url, 'orders', 'two')
+    await publish(nginx.url, 'orders', 'three')
+    await first.waitForEvent((e) => e.data === 'three', 5_000)
+
+    const resumed = await stream(t, `${nginx.url}/events?topic=orders`, { 'last-event-id': one.lastEventId })
+    await resumed.waitForEvent((e) => e.data === 'three', 5_000)
+    assert.deepEqual(
+      resumed.events.map((e) => e.data),
+      ['two', 'three'],
+      'replayed exactly what followed the id, with no reset',
+    )
+    const holders = await Promise.all([a, b].map((h) => streamsOn(h.url, 'orders')))
+    assert.deepEqual(
+      holders,
+      [1, 1],
+      'each hub holds one of the two streams: the resume ran on the other hub',
+    )
+  })
+
+  test('per-IP limits see the real client address through nginx, and a forged X-Forwarded-For is ignored', async (t) => {
+    const { hub, nginx } = await hubBehindNginx(t, ['--max-connections-per-ip', '1'])
+    const url = `${nginx.url}/events?topic=ip`
+    const two = await stream(t, url, {}, '127.0.0.2')
+    const three = await stream(t, url, { 'x-forwarded-for': '127.0.0.9' }, '127.0.0.3')
+    assert.equal(two.status, 200)
+    assert.equal(three.status, 200, 'a second client address gets its own allowance')
+    const again = await stream(t, url, { 'x-forwarded-for': '10.1.2.3' }, '127.0.0.2')
+    assert.equal(again.status, 429, 'a forged X-Forwarded-For does not buy a new allowance')
+    const addresses = (await connections(hub.url)).map((c) => c.remoteAddress).sort()
+    assert.deepEqual(addresses, ['127.0.0.2', '127.0.0.3'])
+  })
+
+  test('negative control: a hub without --trust-proxy sees every client as nginx and limits them together', async (t) => {
+    const hub = await startHub(['--heartbeat', HEARTBEAT, '--max-connections-per-ip', '1'])
+    t.after(() => hub.close())
+    const nginx = await startNginx({ upstreams: [hub.address], vars: { READ_TIMEOUT } })
+    t.after(() => nginx.close())
+    const url = `${nginx.url}/events?topic=ip`
+    const two = await stream(t, url, {}, '127.0.0.2')
+    const three = await stream(t, url, {}, '127.0.0.3')
+    assert.equal(two.status, 200)
+    assert.equal(three.status, 429)
+  })
+})
+
+interface ConnectionRow {
+  remoteAddress: string
+  topics: string[]
+}
+
+async function connections(hubUrl: string): Promise<ConnectionRow[]> {
+  const res = await fetch(`${hubUrl}/api/connections`)
+  const body = (await res.json()) as ConnectionRow[] | { connections: ConnectionRow[] }
+  return Array.isArray(body) ? body : body.connections
+}
+
+async function streamsOn(hubUrl: string, topic: string): Promise<number> {
+  return (await connections(hubUrl)).filter((c) => c.topics.includes(topic)).length
+}
