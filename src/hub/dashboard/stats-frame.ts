@@ -57,7 +57,7 @@ export interface StatsFrame {
   }
   /** Closes per second in this sample, by reason (only reasons that happened). */
   closesPerSecond: Partial<Record<CloseReason, number>>
-  /** Event-loop delay over the sample, ms (perf_hooks.monitorEventLoopDelay). */
+  /** Event-loop lag over the sample, ms: timer delay beyond its 20 ms period (perf_hooks.monitorEventLoopDelay). */
   eventLoop: { p50Ms: number; p99Ms: number; maxMs: number }
   memory: { heapUsedBytes: number; heapTotalBytes: number; rssBytes: number }
   /** Topic patterns by subscriber count, largest first, at most `topicLimit` of them. */

@@ -147,10 +147,13 @@ export class StatsSampler {
     }
     frame.closesPerSecond = closes
     if (this.#loop !== undefined) {
+      // The histogram records whole timer periods (an idle loop reads ~LOOP_RESOLUTION_MS): the lag is
+      // what lies beyond the period.
+      const lag = (ns: number): number => Math.max(0, ns / NS_PER_MS - LOOP_RESOLUTION_MS)
       frame.eventLoop = {
-        p50Ms: this.#loop.percentile(50) / NS_PER_MS,
-        p99Ms: this.#loop.percentile(99) / NS_PER_MS,
-        maxMs: this.#loop.max / NS_PER_MS,
+        p50Ms: lag(this.#loop.percentile(50)),
+        p99Ms: lag(this.#loop.percentile(99)),
+        maxMs: lag(this.#loop.max),
       }
       this.#loop.reset()
     }
