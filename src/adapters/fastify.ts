@@ -67,7 +67,10 @@ export function handleFastify(
   let answer: ReturnType<typeof errorAnswer>
   try {
     const result = hub.open(new FastifySink(request, reply), sub)
-    if (result.ok) return result.stream
+    if (result.ok) {
+      options?.onStream?.(result.stream)
+      return result.stream
+    }
     answer = rejectionAnswer(result.rejection)
   } catch (error) {
     answer = errorAnswer(error)

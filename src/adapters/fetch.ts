@@ -107,6 +107,7 @@ export function handleFetch(hub: Hub, request: Request, options?: AdapterOptions
   try {
     const result = hub.open(sink, sub)
     if (result.ok) {
+      options?.onStream?.(result.stream)
       request.signal?.addEventListener('abort', () => sink.cancelledByClient(), { once: true })
       return new Response(sink.body, {
         status: 200,

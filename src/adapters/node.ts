@@ -142,7 +142,10 @@ export function handleNode(
   let answer: ReturnType<typeof errorAnswer>
   try {
     const result = hub.open(new NodeSink(req, res), sub)
-    if (result.ok) return result.stream
+    if (result.ok) {
+      options?.onStream?.(result.stream)
+      return result.stream
+    }
     answer = rejectionAnswer(result.rejection)
   } catch (error) {
     answer = errorAnswer(error)

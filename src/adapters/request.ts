@@ -1,13 +1,16 @@
 import { LifelineError } from '../protocol/errors.ts'
 import { pickLastEventId } from '../server/resume.ts'
-import type { Rejection, SubscribeOptions } from '../server/types.ts'
+import type { Rejection, StreamHandle, SubscribeOptions } from '../server/types.ts'
 
 /**
  * What a handler may set instead of the request's own values; each field left out is read from the
  * request: `topics` from `?topic=` (repeatable), `lastEventId` from the `Last-Event-ID` header, else
  * the `lastEventId` query parameter, `remoteAddress` from the socket, `userAgent` from the header.
  */
-export type AdapterOptions = Partial<SubscribeOptions>
+export type AdapterOptions = Partial<SubscribeOptions> & {
+  /** Called with the open stream (its `signal`, `info()`, `close()`); `handleFetch` returns only a Response. */
+  onStream?: (stream: StreamHandle) => void
+}
 
 /** The parts of a request every adapter can read, whatever the framework. */
 export interface RequestFacts {

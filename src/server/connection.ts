@@ -18,6 +18,8 @@ export interface ConnectionContext {
   onClosed(connection: Connection, reason: CloseReason): void
   onIdle(connection: Connection): void
   onWrite(bytes: number, events: number, heartbeat: boolean): void
+  /** A fresh jittered `retry:` field, sent before the hub ends a stream on purpose. */
+  retryHint(): Uint8Array
 }
 
 /** `: ping` — the heartbeat comment, encoded once for the process. */
@@ -258,11 +260,12 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle {
       return
     }
     if (now >= this.#tokenEnd) {
-      this.close('token_expired')
+      this.close('token_expired', this.#ctx.retryHint())
       return
     }
     if (now >= this.#lifeEnd) {
-      this.close('max_lifetime')
+      // Rebalancing: the client reconnects after the hint, possibly to another node.
+      this.close('max_lifetime', this.#ctx.retryHint())
       return
     }
     if (o.idleTimeoutMs > 0) {

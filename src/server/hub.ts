@@ -225,6 +225,10 @@ class LifelineHub implements Hub, ConnectionContext {
     }
   }
 
+  retryHint(): Uint8Array {
+    return encodeRetry(jitter(this.options.retryMs, 0.2, this.options.random))
+  }
+
   onWrite(bytes: number, events: number, heartbeat: boolean): void {
     const s = this.#stats
     s.bytesSent += bytes
@@ -380,8 +384,7 @@ class LifelineHub implements Hub, ConnectionContext {
     const ends: Promise<void>[] = []
     for (const c of [...this.#registry.byId.values()]) {
       // Each stream gets its own jittered `retry:` so the fleet does not come back in one wave.
-      const hint = encodeRetry(jitter(o.retryMs, 0.2, o.random))
-      ends.push(new Promise<void>((resolve) => c.close('shutdown', hint, resolve)))
+      ends.push(new Promise<void>((resolve) => c.close('shutdown', this.retryHint(), resolve)))
       this.#pendingEnds.add(c)
     }
     let timer: ReturnType<typeof setTimeout> | undefined
