@@ -213,8 +213,10 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
     async close() {
       if (draining) return
       draining = true
-      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // Keep listening while streams drain: probes see /readyz 503 and new streams get 503 `draining`
+      // instead of a refused connection.
       await hub.close()
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
       for (const session of sessions) session.close()
       if ('closeIdleConnections' in server) server.closeIdleConnections()
       const grace = setTimeout(() => {

@@ -161,7 +161,9 @@ export function resolveConfig(sources: ConfigSources = {}): HubConfig {
       const issue = result.error.issues[0]
       const why =
         issue?.code === 'custom' ? issue.message : `has the wrong type (${issue?.message ?? 'invalid'})`
-      throw new ConfigError(`invalid setting ${spec.flag} (from ${where}): ${show(raw)} ${why}`)
+      throw new ConfigError(
+        `invalid setting ${spec.flag}${where === spec.flag ? '' : ` (from ${where})`}: ${show(raw)} ${why}`,
+      )
     }
     out[spec.key] = result.data
   }
