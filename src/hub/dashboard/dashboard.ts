@@ -158,8 +158,11 @@ export function createDashboard(ctx: DashboardContext, options: DashboardOptions
     if (!isPage && !path.startsWith('/dashboard/')) return false
     const route = isPage ? 'page' : ROUTES.get(path)
     if (route === undefined) return false
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendError(res, new HttpError('method_not_allowed', `${path} answers GET only.`, { allow: 'GET, HEAD' }))
+    // A stream has no HEAD form: HEAD would open a stream with no body to send it in.
+    const allowHead = route !== 'stream'
+    if (req.method !== 'GET' && !(allowHead && req.method === 'HEAD')) {
+      const allow = allowHead ? 'GET, HEAD' : 'GET'
+      sendError(res, new HttpError('method_not_allowed', `${path} answers ${allow} only.`, { allow }))
       return true
     }
     switch (route) {
