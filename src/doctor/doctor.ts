@@ -31,6 +31,8 @@ export interface DoctorOptions {
   /** How long to watch the stream for heartbeats and idle cuts, ms. Make it longer than the idle timeout
    *  you suspect, and at least two heartbeats. @default 35_000 */
   watchMs?: number
+  /** How long to wait for the response headers, ms. @default 10_000 */
+  connectTimeoutMs?: number
   /** How long to wait for a published event before calling it buffered, ms. @default 5_000 */
   deliveryTimeoutMs?: number
   /** Called with each check as soon as its verdict is known (the CLI prints as it goes). */
@@ -112,13 +114,17 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 
   let probe: Probe
   try {
-    probe = await openProbe(url, { headers })
+    probe = await openProbe(url, { headers, connectTimeoutMs: options.connectTimeoutMs ?? 10_000 })
   } catch (error) {
+    const message = (error as Error).message
+    const noHeaders = message.startsWith('no response headers')
     add({
       name: 'status',
       verdict: 'fail',
-      detail: `no response: ${(error as Error).message}`,
-      fix: 'check the URL, DNS, TLS and that the proxy listens',
+      detail: `no response: ${message}`,
+      fix: noHeaders
+        ? 'the connection was accepted but the headers never came: a proxy holds the whole response back (buffering or compression of text/event-stream; nginx sends no header before its first gzip block). Turn both off for the stream route, see deploy/'
+        : 'check the URL, DNS, TLS and that the proxy listens',
     })
     return report()
   }
@@ -176,7 +182,10 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       } else {
         let resumed: Probe | undefined
         try {
-          resumed = await openProbe(url, { headers: { ...headers, 'last-event-id': resumeFrom } })
+          resumed = await openProbe(url, {
+            headers: { ...headers, 'last-event-id': resumeFrom },
+            connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+          })
           const seen = await resumed
             .waitForEvent((e) => e.type === RESET_EVENT || e.data === `doctor-2-${nonce}`, deliveryTimeoutMs)
             .catch(() => undefined)

@@ -17,6 +17,7 @@ import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { openProbe, type Probe } from '../../src/doctor/probe.ts'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const START_TIMEOUT_MS = 15_000
@@ -370,4 +371,50 @@ export async function publish(baseUrl: string, topic: string, data: string, even
   const text = await res.text()
   if (res.status !== 201) throw new Error(`publish via ${baseUrl} answered ${res.status}: ${text}`)
   return (JSON.parse(text) as { id: string }).id
+}
+
+type AfterHook = { after: (fn: () => Promise<void> | void) => void }
+
+/** Opens a stream (closed in t.after); `localAddress` 127.0.0.x makes it look like another client. */
+export async function openStream(
+  t: AfterHook,
+  url: string,
+  headers: Record<string, string> = {},
+  localAddress?: string,
+): Promise<Probe> {
+  const probe = await openProbe(url, { headers, ...(localAddress ? { localAddress } : {}) })
+  t.after(() => probe.close())
+  return probe
+}
+
+/** Publishes straight to `hubUrl` and resolves with ms until the event is read on `probe` (undefined: not within waitMs). */
+export async function deliveryMs(
+  probe: Probe,
+  hubUrl: string,
+  topic: string,
+  data: string,
+  waitMs: number,
+): Promise<number | undefined> {
+  const before = probe.events.length
+  const sentAt = probe.now()
+  await publish(hubUrl, topic, data)
+  const event = await probe.waitForEvent((e) => e.data === data, waitMs, before).catch(() => undefined)
+  return event ? event.at - sentAt : undefined
+}
+
+export interface ConnectionRow {
+  remoteAddress: string
+  topics: string[]
+}
+
+/** GET /api/connections of one hub (auth off). */
+export async function connections(hubUrl: string): Promise<ConnectionRow[]> {
+  const res = await fetch(`${hubUrl}/api/connections`, { signal: AbortSignal.timeout(5_000) })
+  const body = (await res.json()) as ConnectionRow[] | { connections: ConnectionRow[] }
+  return Array.isArray(body) ? body : body.connections
+}
+
+/** Open streams of `topic` on one hub. */
+export async function streamsOn(hubUrl: string, topic: string): Promise<number> {
+  return (await connections(hubUrl)).filter((c) => c.topics.includes(topic)).length
 }

@@ -5,8 +5,15 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { openProbe, type Probe } from '../../src/doctor/probe.ts'
-import { publish, startHub, startNginx } from '../helpers/proxies.ts'
+import {
+  connections,
+  deliveryMs,
+  openStream,
+  publish,
+  startHub,
+  startNginx,
+  streamsOn,
+} from '../helpers/proxies.ts'
 import { startRedisServer } from '../helpers/redis-server.ts'
 
 /** Small timeouts keep the suite short: the proxy's read timeout and a heartbeat well under it. */
@@ -26,30 +33,10 @@ async function hubBehindNginx(t: T, hubArgs: string[], edits: Array<[string, str
   return { hub, nginx }
 }
 
-async function stream(
-  t: T,
-  url: string,
-  headers: Record<string, string> = {},
-  localAddress?: string,
-): Promise<Probe> {
-  const probe = await openProbe(url, { headers, ...(localAddress ? { localAddress } : {}) })
-  t.after(() => probe.close())
-  return probe
-}
-
-/** Publishes straight to the hub and measures until the event is read through the proxy. */
-async function deliveryMs(probe: Probe, hubUrl: string, topic: string, data: string, waitMs: number) {
-  const before = probe.events.length
-  const sentAt = probe.now()
-  await publish(hubUrl, topic, data)
-  const event = await probe.waitForEvent((e) => e.data === data, waitMs, before).catch(() => undefined)
-  return event ? event.at - sentAt : undefined
-}
-
 describe('nginx with deploy/nginx.conf', () => {
   test('the first event arrives through nginx within 100 ms of its publish', async (t) => {
     const { hub, nginx } = await hubBehindNginx(t, [])
-    const probe = await stream(t, `${nginx.url}/events?topic=fast`)
+    const probe = await openStream(t, `${nginx.url}/events?topic=fast`)
     assert.equal(probe.status, 200)
     await probe.waitFor(() => probe.firstByteAt >= 0, 5_000, 'the first bytes')
     // Warm the publisher's connection so the measure is the stream path, not a TCP handshake.
@@ -71,7 +58,7 @@ describe('nginx with deploy/nginx.conf', () => {
         ['gzip off;', 'gzip on; gzip_types text/event-stream;'],
       ],
     )
-    const probe = await stream(t, `${nginx.url}/events?topic=slow`)
+    const probe = await openStream(t, `${nginx.url}/events?topic=slow`)
     assert.equal(probe.status, 200)
     await publish(hub.url, 'warm-up', 'x')
     const ms = await deliveryMs(probe, hub.url, 'slow', 'held', 1_500)
@@ -80,7 +67,7 @@ describe('nginx with deploy/nginx.conf', () => {
 
   test('an idle stream survives 3 x the read timeout thanks to heartbeats', async (t) => {
     const { hub, nginx } = await hubBehindNginx(t, [])
-    const probe = await stream(t, `${nginx.url}/events?topic=idle`)
+    const probe = await openStream(t, `${nginx.url}/events?topic=idle`)
     assert.equal(probe.status, 200)
     const ended = await probe.waitForEnd(3 * READ_TIMEOUT_MS + 500).catch(() => undefined)
     assert.equal(ended, undefined, `the stream ended: ${JSON.stringify(ended)}`)
@@ -91,7 +78,7 @@ describe('nginx with deploy/nginx.conf', () => {
 
   test('negative control: without heartbeats nginx cuts an idle stream at its read timeout', async (t) => {
     const { nginx } = await hubBehindNginx(t, ['--heartbeat', '0'])
-    const probe = await stream(t, `${nginx.url}/events?topic=idle`)
+    const probe = await openStream(t, `${nginx.url}/events?topic=idle`)
     assert.equal(probe.status, 200)
     const ended = await probe.waitForEnd(3 * READ_TIMEOUT_MS)
     const silence = ended.at - probe.lastByteAt()
@@ -113,7 +100,7 @@ describe('nginx with deploy/nginx.conf', () => {
     t.after(() => nginx.close())
 
     // The first stream stays open, so least_conn sends the reconnect to the other hub.
-    const first = await stream(t, `${nginx.url}/events?topic=orders`)
+    const first = await openStream(t, `${nginx.url}/events?topic=orders`)
     await first.waitFor(() => first.firstByteAt >= 0, 5_000, 'the first bytes')
     await publish(nginx.url, 'orders', 'one')
     const one = await first.waitForEvent((e) => e.data === 'one', 5_000)
@@ -121,7 +108,9 @@ describe('nginx with deploy/nginx.conf', () => {
     await publish(nginx.url, 'orders', 'three')
     await first.waitForEvent((e) => e.data === 'three', 5_000)
 
-    const resumed = await stream(t, `${nginx.url}/events?topic=orders`, { 'last-event-id': one.lastEventId })
+    const resumed = await openStream(t, `${nginx.url}/events?topic=orders`, {
+      'last-event-id': one.lastEventId,
+    })
     await resumed.waitForEvent((e) => e.data === 'three', 5_000)
     assert.deepEqual(
       resumed.events.map((e) => e.data),
@@ -139,11 +128,11 @@ describe('nginx with deploy/nginx.conf', () => {
   test('per-IP limits see the real client address through nginx, and a forged X-Forwarded-For is ignored', async (t) => {
     const { hub, nginx } = await hubBehindNginx(t, ['--max-connections-per-ip', '1'])
     const url = `${nginx.url}/events?topic=ip`
-    const two = await stream(t, url, {}, '127.0.0.2')
-    const three = await stream(t, url, { 'x-forwarded-for': '127.0.0.9' }, '127.0.0.3')
+    const two = await openStream(t, url, {}, '127.0.0.2')
+    const three = await openStream(t, url, { 'x-forwarded-for': '127.0.0.9' }, '127.0.0.3')
     assert.equal(two.status, 200)
     assert.equal(three.status, 200, 'a second client address gets its own allowance')
-    const again = await stream(t, url, { 'x-forwarded-for': '10.1.2.3' }, '127.0.0.2')
+    const again = await openStream(t, url, { 'x-forwarded-for': '10.1.2.3' }, '127.0.0.2')
     assert.equal(again.status, 429, 'a forged X-Forwarded-For does not buy a new allowance')
     const addresses = (await connections(hub.url)).map((c) => c.remoteAddress).sort()
     assert.deepEqual(addresses, ['127.0.0.2', '127.0.0.3'])
@@ -155,24 +144,9 @@ describe('nginx with deploy/nginx.conf', () => {
     const nginx = await startNginx({ upstreams: [hub.address], vars: { READ_TIMEOUT } })
     t.after(() => nginx.close())
     const url = `${nginx.url}/events?topic=ip`
-    const two = await stream(t, url, {}, '127.0.0.2')
-    const three = await stream(t, url, {}, '127.0.0.3')
+    const two = await openStream(t, url, {}, '127.0.0.2')
+    const three = await openStream(t, url, {}, '127.0.0.3')
     assert.equal(two.status, 200)
     assert.equal(three.status, 429)
   })
 })
-
-interface ConnectionRow {
-  remoteAddress: string
-  topics: string[]
-}
-
-async function connections(hubUrl: string): Promise<ConnectionRow[]> {
-  const res = await fetch(`${hubUrl}/api/connections`)
-  const body = (await res.json()) as ConnectionRow[] | { connections: ConnectionRow[] }
-  return Array.isArray(body) ? body : body.connections
-}
-
-async function streamsOn(hubUrl: string, topic: string): Promise<number> {
-  return (await connections(hubUrl)).filter((c) => c.topics.includes(topic)).length
-}
