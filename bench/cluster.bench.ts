@@ -1,0 +1,259 @@
+/**
+ * Cluster mode on Redis Streams: what crossing Redis costs, next to one hub with its in-memory history.
+ *
+ *   npx node bench/cluster.bench.ts [--subscribers 1000] [--rate 20] [--seconds 8] [--burst-seconds 5]
+ *
+ * Everything runs on this machine, on loopback: one real redis-server (no persistence, then AOF with
+ * `appendfsync always` for the publish rate), real `lifeline serve` processes, subscriber streams held
+ * by bench worker processes (src/bench Fleet), publishes over keep-alive HTTP (src/bench Publisher).
+ *
+ * 1. Fan-out latency, publish -> event parsed by a subscriber, p50/p99 over every (event, subscriber):
+ *    - single node: one hub (memory history), `--subscribers` streams, publish on the same hub;
+ *    - cluster: three hubs on one Redis, `--subscribers` streams on EACH; publish on A, measured on B
+ *      (cross-node: POST -> XADD on A -> XREAD on B -> fan-out on B), and on A itself for reference.
+ *    `--rate` events/s for `--seconds`. Lost/duplicated events are counted per stream by seq.
+ * 2. Publish rate: acknowledged POST /publish per second with no subscriber, 16 keep-alive lanes per
+ *    hub, asked for far more than it can take for `--burst-seconds`: one hub (memory) against three
+ *    hubs sharing one Redis (no persistence, then AOF always), plus the raw `History.append` rate of
+ *    one node straight into Redis (64 in flight), which bounds what HTTP could reach.
+ *
+ * The machine is small and shared; read the numbers as ratios between lines of the same run.
+ */
+import { cpus, loadavg } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Fleet } from '../src/bench/fleet.ts'
+import { Histogram, type LatencySummary, summarize } from '../src/bench/histogram.ts'
+import { Publisher } from '../src/bench/publisher.ts'
+import { createRedisHistory } from '../src/redis/index.ts'
+import { type RedisServer, startRedisServer } from '../test/helpers/redis-server.ts'
+import { type ServeProcess, startServe } from '../test/hub/serve-process.ts'
+import { machineLine } from './lib/machine.ts'
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`)
+  const value = i >= 0 ? Number(process.argv[i + 1]) : Number.NaN
+  return Number.isFinite(value) && value > 0 ? value : fallback
+}
+
+const SUBSCRIBERS = arg('subscribers', 1000)
+const RATE = arg('rate', 20)
+const SECONDS = arg('seconds', 8)
+const BURST_SECONDS = arg('burst-seconds', 5)
+const TOPIC = 'bench-0'
+/** Far above what one small machine serves: the publisher skips what it cannot send (counted). */
+const BURST_RATE = 50_000
+const APPEND_IN_FLIGHT = 64
+/** Warm-up publishing after a hub starts, ms: not measured. */
+const WARM_MS = 1_500
+/** No global stream limit (the default is already off; stated so a changed default cannot skew the run). */
+const HUB_ARGS = ['--max-connections', '0']
+
+interface Fanout {
+  latency: LatencySummary
+  received: number
+  expected: number
+  lost: number
+  duplicates: number
+}
+
+function fleetFor(hub: ServeProcess): Fleet {
+  const url = new URL(hub.url)
+  return new Fleet({
+    host: url.hostname,
+    port: Number(url.port),
+    hostHeader: url.host,
+    path: '/events',
+    appendTopic: true,
+    topics: [TOPIC],
+    headers: '',
+    connectConcurrency: 128,
+    connectTimeoutMs: 30_000,
+    reconnect: false,
+    defaultRetryMs: 1000,
+    heartbeatTimeoutMs: 0,
+    connections: SUBSCRIBERS,
+    workers: 1,
+  })
+}
+
+/** Opens SUBSCRIBERS streams on each hub, publishes RATE/s on `publishOn` for SECONDS, returns per-hub results. */
+async function fanout(hubs: ServeProcess[], publishOn: ServeProcess): Promise<Fanout[]> {
+  const fleets = hubs.map(fleetFor)
+  try {
+    for (const fleet of fleets) {
+      if (!(await fleet.waitOpen(30_000))) throw new Error(`only ${fleet.counters().open} streams opened`)
+    }
+    await Promise.all(fleets.map((f) => f.expectFromStart()))
+    const publisher = new Publisher({
+      topics: [TOPIC],
+      rate: RATE,
+      payloadBytes: 64,
+      url: `${publishOn.url}/publish`,
+      headers: {},
+    })
+    publisher.start()
+    await sleep(SECONDS * 1000)
+    await publisher.stop()
+    const expected = (publisher.seq[TOPIC] ?? 0) * SUBSCRIBERS
+    const deadline = Date.now() + 5_000
+    while (Date.now() < deadline && fleets.some((f) => f.counters().events < expected)) await sleep(50)
+    const finals = await Promise.all(fleets.map((f) => f.finish(publisher.seq)))
+    return finals.map((f) => ({
+      latency: summarize(f.latency),
+      received: f.counters.events,
+      expected,
+      lost: f.counters.lost,
+      duplicates: f.counters.duplicates,
+    }))
+  } finally {
+    await Promise.all(fleets.map((f) => f.close()))
+  }
+}
+
+/** Acknowledged publishes per second over all `hubs`, BURST_RATE asked, no subscriber. */
+async function publishRate(hubs: ServeProcess[]): Promise<{ perSecond: number; failed: number }> {
+  const publishers = hubs.map(
+    (hub) =>
+      new Publisher({
+        topics: [TOPIC],
+        rate: BURST_RATE / hubs.length,
+        payloadBytes: 64,
+        url: `${hub.url}/publish`,
+        headers: {},
+      }),
+  )
+  const started = performance.now()
+  for (const p of publishers) p.start()
+  await sleep(BURST_SECONDS * 1000)
+  await Promise.all(publishers.map((p) => p.stop()))
+  const seconds = (performance.now() - started) / 1000
+  const acknowledged = publishers.reduce((sum, p) => sum + p.stats.acknowledged, 0)
+  const failed = publishers.reduce((sum, p) => sum + p.stats.failed, 0)
+  return { perSecond: Math.round(acknowledged / seconds), failed }
+}
+
+/** One node's History.append straight into Redis, APPEND_IN_FLIGHT at a time. */
+async function appendRate(redis: RedisServer): Promise<number> {
+  const history = await createRedisHistory({ url: redis.url, keyPrefix: 'bench-append:' })
+  try {
+    let done = 0
+    const until = performance.now() + BURST_SECONDS * 1000
+    const lane = async () => {
+      while (performance.now() < until) {
+        await history.append([TOPIC], { data: 'x'.repeat(64) })
+        done++
+      }
+    }
+    const started = performance.now()
+    await Promise.all(Array.from({ length: APPEND_IN_FLIGHT }, lane))
+    return Math.round(done / ((performance.now() - started) / 1000))
+  } finally {
+    await history.close()
+  }
+}
+
+/** Started hubs, warmed for WARM_MS (publishes nobody receives) so JIT and Redis connections are hot. */
+async function hubs(count: number, extra: string[]): Promise<ServeProcess[]> {
+  const started = await Promise.all(Array.from({ length: count }, () => startServe([...HUB_ARGS, ...extra])))
+  const warmers = started.map(
+    (hub) =>
+      new Publisher({
+        topics: ['warm-up'],
+        rate: 200,
+        payloadBytes: 64,
+        url: `${hub.url}/publish`,
+        headers: {},
+      }),
+  )
+  for (const w of warmers) w.start()
+  await sleep(WARM_MS)
+  await Promise.all(warmers.map((w) => w.stop()))
+  return started
+}
+
+async function stopAll(list: ServeProcess[]): Promise<void> {
+  await Promise.all(list.map((hub) => hub.stop('SIGKILL')))
+}
+
+const fmt = (l: LatencySummary) =>
+  `p50 ${l.p50.toFixed(2)} ms  p99 ${l.p99.toFixed(2)} ms  max ${l.max.toFixed(1)} ms`
+const integrity = (f: Fanout) => `${f.received}/${f.expected} received, ${f.lost} lost, ${f.duplicates} dup`
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')
+console.log(machineLine())
+console.log(`load average at start: ${load()} (other work on this machine shares the cores)`)
+console.log(
+  `cores ${cpus().length}; subscribers/node ${SUBSCRIBERS}, rate ${RATE}/s for ${SECONDS}s, burst ${BURST_SECONDS}s`,
+)
+
+// 1. Fan-out latency.
+const single = await hubs(1, [])
+let singleFan: Fanout
+try {
+  ;[singleFan] = (await fanout(single, single[0] as ServeProcess)) as [Fanout]
+} finally {
+  await stopAll(single)
+}
+console.log(`\nfan-out latency (publish -> subscriber), ${SUBSCRIBERS} subscribers per node`)
+console.log(`  single node (memory)       ${fmt(singleFan.latency)}   ${integrity(singleFan)}`)
+
+const redis = await startRedisServer()
+let crossB: Fanout
+try {
+  const cluster = await hubs(3, ['--redis', redis.url])
+  try {
+    const [onA, onB, onC] = (await fanout(cluster, cluster[0] as ServeProcess)) as [Fanout, Fanout, Fanout]
+    crossB = onB
+    console.log(`  cluster, same node (A->A)  ${fmt(onA.latency)}   ${integrity(onA)}`)
+    console.log(`  cluster, cross (A->B)      ${fmt(onB.latency)}   ${integrity(onB)}`)
+    console.log(`  cluster, cross (A->C)      ${fmt(onC.latency)}   ${integrity(onC)}`)
+    console.log(
+      `  ratio cross/single: p50 x${(crossB.latency.p50 / singleFan.latency.p50).toFixed(2)}, p99 x${(crossB.latency.p99 / singleFan.latency.p99).toFixed(2)}`,
+    )
+  } finally {
+    await stopAll(cluster)
+  }
+
+  // 2. Publish rate.
+  console.log(`\npublish rate (acknowledged POST /publish per second, no subscriber, ${BURST_SECONDS}s)`)
+  const one = await hubs(1, [])
+  let oneRate: { perSecond: number; failed: number }
+  try {
+    oneRate = await publishRate(one)
+  } finally {
+    await stopAll(one)
+  }
+  console.log(`  single node (memory)            ${oneRate.perSecond}/s`)
+  const three = await hubs(3, ['--redis', redis.url, '--redis-prefix', 'burst:'])
+  try {
+    const r = await publishRate(three)
+    console.log(
+      `  3 hubs, one Redis (no persist.) ${r.perSecond}/s   x${(r.perSecond / oneRate.perSecond).toFixed(2)} of single, ${r.failed} failed`,
+    )
+  } finally {
+    await stopAll(three)
+  }
+  console.log(
+    `  History.append, one node, raw    ${await appendRate(redis)}/s (${APPEND_IN_FLIGHT} in flight, no HTTP)`,
+  )
+} finally {
+  await redis.stop()
+}
+
+const durable = await startRedisServer({ aof: true })
+try {
+  const three = await hubs(3, ['--redis', durable.url])
+  try {
+    const r = await publishRate(three)
+    console.log(`  3 hubs, one Redis AOF always    ${r.perSecond}/s, ${r.failed} failed`)
+  } finally {
+    await stopAll(three)
+  }
+  console.log(`  History.append, AOF always, raw  ${await appendRate(durable)}/s`)
+} finally {
+  await durable.stop()
+}
+console.log(`\nload average at end: ${load()}`)
