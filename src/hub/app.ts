@@ -16,7 +16,7 @@ import type { AppContext, RouteHandler } from './context.ts'
 import { createCors } from './cors.ts'
 import { type Dashboard, loadDashboard } from './dashboard-loader.ts'
 import { openHistory } from './history-store.ts'
-import { HttpError, type Req, type Res, sendError, sendJson } from './http-error.ts'
+import { HttpError, type HttpErrorCode, type Req, type Res, sendError, sendJson } from './http-error.ts'
 import { createLogger, type Logger, logConnections } from './logging.ts'
 import { createMetrics } from './metrics.ts'
 import type { HubConfig } from './options.ts'
@@ -233,7 +233,7 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
   return app
 }
 
-const CLIENT_ERROR_ANSWERS: Record<string, [number, string, string]> = {
+const CLIENT_ERROR_ANSWERS: Record<string, [number, HttpErrorCode, string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: [
     408,
     'request_timeout',
@@ -242,7 +242,7 @@ const CLIENT_ERROR_ANSWERS: Record<string, [number, string, string]> = {
   HPE_HEADER_OVERFLOW: [
     431,
     'headers_too_large',
-    'The request headers are too large: send fewer or shorter headers.',
+    'The request headers are too large: send fewer or shorter headers (or fewer topics).',
   ],
 }
 
