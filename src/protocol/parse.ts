@@ -4,6 +4,17 @@ const BOM = '\uFEFF'
 const NUL = '\0'
 
 const SPACE = 32
+const COLON = 58
+const CHAR_D = 100 // d(ata)
+const CHAR_A = 97
+const CHAR_T = 116
+const CHAR_V = 118
+const CHAR_N = 110
+const CHAR_Y = 121
+const CHAR_E = 101 // e(vent)
+const CHAR_I = 105 // i(d)
+const CHAR_R = 114 // r(etry)
+const LF = 10
 const ALL_DIGITS = /^[0-9]+$/
 
 /**
@@ -62,10 +73,12 @@ export class EventStreamParser {
     let pos = 0
     if (this.#skipLF) {
       this.#skipLF = false
-      if (text.charCodeAt(0) === 10) pos = 1
+      if (text.charCodeAt(0) === LF) pos = 1
     }
     let nextLF = -2 // -2: not looked up yet in this chunk; -1: none left
     let nextCR = -2
+    // Read once: only the first line of a chunk can continue a line from the previous chunk.
+    let pending = this.#pending
     while (pos < len) {
       if (nextLF !== -1 && nextLF < pos) nextLF = text.indexOf('\n', pos)
       if (nextCR !== -1 && nextCR < pos) nextCR = text.indexOf('\r', pos)
@@ -74,13 +87,16 @@ export class EventStreamParser {
       else if (nextCR === -1) end = nextLF
       else end = Math.min(nextLF, nextCR)
       if (end === -1) {
-        this.#pending += pos === 0 ? text : text.slice(pos)
+        this.#pending = pending + (pos === 0 ? text : text.slice(pos))
         return
       }
-      let line = text.slice(pos, end)
-      if (this.#pending.length > 0) {
-        line = this.#pending + line
-        this.#pending = ''
+      if (pending.length > 0) {
+        const line = pending + text.slice(pos, end)
+        pending = this.#pending = ''
+        this.#line(line, 0, line.length)
+      } else {
+        // The line is processed in place, as a range of the chunk: no string per line.
+        this.#line(text, pos, end)
       }
       if (end === nextCR) {
         // [spec] CRLF is one line break. A CR at the very end of a chunk ends the line now (no waiting
@@ -90,12 +106,11 @@ export class EventStreamParser {
           this.#skipLF = true
           pos = len
         } else {
-          pos = text.charCodeAt(after) === 10 ? after + 1 : after
+          pos = text.charCodeAt(after) === LF ? after + 1 : after
         }
       } else {
         pos = end + 1
       }
-      this.#line(line)
     }
   }
 
@@ -116,57 +131,90 @@ export class EventStreamParser {
     this.#idBuffer = this.#lastEventId
   }
 
-  #line(line: string): void {
+  /**
+   * The value of a field whose name (already matched, `nameLength` characters from `start`) must be
+   * followed by a colon or the end of the line; undefined when the name goes on (another field).
+   * [spec] "If the line contains a U+003A COLON character (:): Collect the characters on the line before
+   * the first U+003A COLON character (:), and let field be that string. Collect the characters on the
+   * line after the first U+003A COLON character (:), and let value be that string. If value starts with
+   * a U+0020 SPACE character, remove it from value. Otherwise, [...] using the whole line as the field
+   * name, and the empty string as the field value."
+   * Fields are recognised in place by character codes, so a line is never searched for its colon and
+   * no field-name string is made.
+   */
+  #valueAfter(s: string, start: number, end: number, nameLength: number): string | undefined {
+    const colon = start + nameLength
+    if (colon === end) return ''
+    if (colon > end || s.charCodeAt(colon) !== COLON) return undefined
+    return s.slice(s.charCodeAt(colon + 1) === SPACE && colon + 1 < end ? colon + 2 : colon + 1, end)
+  }
+
+  /** One line: `s` from `start` to `end` (exclusive; the line break is not part of it). */
+  #line(s: string, start: number, end: number): void {
     // [spec] "If the line is empty (a blank line): Dispatch the event."
-    if (line.length === 0) {
+    if (start === end) {
       this.#dispatch()
       return
     }
-    const colon = line.indexOf(':')
-    // [spec] "If the line starts with a U+003A COLON character (:): Ignore the line."
-    if (colon === 0) {
-      if (this.#callbacks.onComment) {
-        this.#callbacks.onComment(line.charCodeAt(1) === SPACE ? line.slice(2) : line.slice(1))
-      }
-      return
-    }
-    let field: string
-    let value: string
-    if (colon > 0) {
-      // [spec] "Collect the characters on the line before the first U+003A COLON character (:) ...
-      // If value starts with a U+0020 SPACE character, remove it from value."
-      field = line.slice(0, colon)
-      value = line.charCodeAt(colon + 1) === SPACE ? line.slice(colon + 2) : line.slice(colon + 1)
-    } else {
-      // [spec] "Otherwise, the string is not empty but does not contain a U+003A COLON character (:):
-      // Process the field using ... the whole line as the field name, and the empty string as the field value."
-      field = line
-      value = ''
-    }
-    switch (field) {
-      case 'data':
-        // [spec] "Append the field value to the data buffer, then append a single U+000A LINE FEED (LF)."
-        // Kept without the final LF, which the dispatch step removes anyway.
+    let value: string | undefined
+    switch (s.charCodeAt(start)) {
+      case COLON:
+        // [spec] "If the line starts with a U+003A COLON character (:): Ignore the line."
+        this.#callbacks.onComment?.(s.slice(s.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end))
+        return
+      case CHAR_D:
+        // d-a-t-a, compared by character code.
+        if (s.charCodeAt(start + 1) !== CHAR_A || s.charCodeAt(start + 2) !== CHAR_T) return
+        if (s.charCodeAt(start + 3) !== CHAR_A || (value = this.#valueAfter(s, start, end, 4)) === undefined)
+          return
+        // [spec] "Append the field value to the data buffer, then append a single U+000A LINE FEED (LF)
+        // character to the data buffer." Kept without the final LF, which dispatch removes anyway.
         if (this.#hasData) this.#data += `\n${value}`
         else {
           this.#data = value
           this.#hasData = true
         }
         return
-      case 'event':
-        this.#eventType = value
+      case CHAR_E:
+        // [spec] "Set the event type buffer to the field value."
+        if (
+          s.charCodeAt(start + 1) !== CHAR_V ||
+          s.charCodeAt(start + 2) !== CHAR_E ||
+          s.charCodeAt(start + 3) !== CHAR_N
+        )
+          return
+        if (
+          s.charCodeAt(start + 4) === CHAR_T &&
+          (value = this.#valueAfter(s, start, end, 5)) !== undefined
+        ) {
+          this.#eventType = value
+        }
         return
-      case 'id':
-        // [spec] "If the field value does not contain U+0000 NULL, then set the last event ID buffer to the field value."
+      case CHAR_I:
+        // [spec] "If the field value does not contain U+0000 NULL, then set the last event ID buffer to
+        // the field value. Otherwise, ignore the field."
+        if (s.charCodeAt(start + 1) !== CHAR_D || (value = this.#valueAfter(s, start, end, 2)) === undefined)
+          return
         if (!value.includes(NUL)) this.#idBuffer = value
         return
-      case 'retry':
+      case CHAR_R:
         // [spec] "If the field value consists of only ASCII digits, then interpret the field value as an
-        // integer in base ten, and set the event stream's reconnection time to that integer."
-        if (ALL_DIGITS.test(value)) this.#callbacks.onRetry?.(Number.parseInt(value, 10))
+        // integer in base ten, and set the event stream's reconnection time to that integer. Otherwise,
+        // ignore the field."
+        if (
+          s.charCodeAt(start + 1) !== CHAR_E ||
+          s.charCodeAt(start + 2) !== CHAR_T ||
+          s.charCodeAt(start + 3) !== CHAR_R
+        )
+          return
+        if (s.charCodeAt(start + 4) !== CHAR_Y || (value = this.#valueAfter(s, start, end, 5)) === undefined)
+          return
+        if (ALL_DIGITS.test(value)) {
+          this.#callbacks.onRetry?.(Number.parseInt(value, 10))
+        }
         return
       default:
-        // [spec] "Otherwise: The field is ignored."
+        // [spec] "Otherwise: The field is ignored." (Any other field name.)
         return
     }
   }
