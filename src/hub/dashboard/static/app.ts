@@ -5,8 +5,8 @@
  * Start-up: GET /dashboard/api/stats (tells whether an admin token is needed, and backfills the
  * charts), then the stats stream. A 401/403 anywhere shows the token prompt.
  */
-import { LifelineEventSource } from '../../../client/event-source.ts'
-import type { ClientErrorEvent, StateChangeEvent } from '../../../client/events.ts'
+// Lifeline's own client (`lifeline-sse/client`), bundled into the page.
+import { type ClientErrorEvent, EventSource, type StateChangeEvent } from '../../../client/index.ts'
 import type { CloseReason, RejectReason } from '../../../server/types.ts'
 import { STATS_EVENT, type StatsFrame } from '../stats-frame.ts'
 import { authHeaders, getJson, loadToken, RequestError, saveToken } from './api.ts'
@@ -201,10 +201,13 @@ function render(frame: StatsFrame): void {
   if (!document.hidden) void table.refresh()
 }
 
-let source: LifelineEventSource | undefined
+let source: EventSource | undefined
+/** Bumped by every start(): an older start() that resumes after an await gives up. */
+let generation = 0
 
 /** (Re)starts the page's data: one snapshot for the charts' backfill, then the stream. */
 async function start(): Promise<void> {
+  const mine = ++generation
   source?.close()
   source = undefined
   showStatus('connecting')
@@ -212,17 +215,20 @@ async function start(): Promise<void> {
   try {
     snapshot = await getJson('/dashboard/api/stats', token)
   } catch (error) {
-    reportError(error)
+    if (mine === generation) reportError(error)
     return
   }
+  if (mine !== generation) return
   showNotice(undefined)
+  streamsChart.clear()
+  eventsChart.clear()
   for (const frame of snapshot.recent) {
     streamsChart.push(frame)
     eventsChart.push(frame)
   }
   render(snapshot.now)
 
-  const stream = new LifelineEventSource(STATS_STREAM_PATH, { headers: authHeaders(token) })
+  const stream = new EventSource(STATS_STREAM_PATH, { headers: authHeaders(token) })
   source = stream
   stream.addEventListener('statechange', (event) => showStatus((event as StateChangeEvent).state))
   stream.addEventListener('error', (event) => {

@@ -82,6 +82,11 @@ export class TimeChart {
     if ((columns[0] as number[]).length > WINDOW_POINTS) for (const column of columns) column.shift()
   }
 
+  /** Drops every point (the page restarts its data, e.g. with another token). */
+  clear(): void {
+    for (const column of this.#columns) column.length = 0
+  }
+
   /** Redraws with the points pushed since the last draw. */
   draw(): void {
     this.#plot?.setData(this.#columns as uPlot.AlignedData)

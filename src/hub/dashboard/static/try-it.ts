@@ -2,8 +2,8 @@
  * "Try it": subscribe to a topic with the Lifeline client and publish to it, from the page. Both send
  * the token when one is set, so with auth on the hub answers exactly as it would any other client.
  */
-import { LifelineEventSource } from '../../../client/event-source.ts'
-import type { ClientErrorEvent, StateChangeEvent } from '../../../client/events.ts'
+// Lifeline's own client (`lifeline-sse/client`), bundled into the page.
+import { type ClientErrorEvent, EventSource, type StateChangeEvent } from '../../../client/index.ts'
 import { authHeaders, postJson, RequestError } from './api.ts'
 
 const LOG_LINES = 100
@@ -23,7 +23,7 @@ export interface TryItElements {
 export class TryIt {
   readonly #el: TryItElements
   readonly #token: () => string
-  #source: LifelineEventSource | undefined
+  #source: EventSource | undefined
 
   constructor(el: TryItElements, token: () => string) {
     this.#el = el
@@ -42,7 +42,7 @@ export class TryIt {
   #subscribe(): void {
     const topic = this.#el.topic.value.trim()
     if (topic === '') return
-    const source = new LifelineEventSource(`/events?topic=${encodeURIComponent(topic)}`, {
+    const source = new EventSource(`/events?topic=${encodeURIComponent(topic)}`, {
       headers: authHeaders(this.#token()),
     })
     this.#source = source
@@ -66,7 +66,7 @@ export class TryIt {
     this.#listenFor(source, seen, 'lifeline:reset')
   }
 
-  #listenFor(source: LifelineEventSource, seen: Set<string>, type: string): void {
+  #listenFor(source: EventSource, seen: Set<string>, type: string): void {
     if (type === '' || type === 'message' || seen.has(type)) return
     seen.add(type)
     source.addEventListener(type, (event) => {
