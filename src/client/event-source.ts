@@ -63,6 +63,13 @@ const CONNECTING = 0
 const OPEN = 1
 const CLOSED = 2
 
+/**
+ * Without `heartbeatTimeout`: a page hidden this long, whose stream was silent as long, reconnects
+ * when visible again. Twice the hub's default heartbeat (15 s), so a live Lifeline stream is never
+ * silent that long.
+ */
+const HIDDEN_STREAM_DEAD_MS = 30_000
+
 /** Statuses Lifeline retries with backoff unless `strict`: the server is there but busy or overloaded. */
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504])
 /** [spec] a MIME type's essence: "type/subtype", ASCII-lowercased, parameters dropped. */
@@ -290,24 +297,41 @@ export class LifelineEventSource extends EventTarget {
   #listen(signal: AbortSignal | undefined): void {
     const onAbort = () => this.close()
     signal?.addEventListener('abort', onAbort)
-    // Browsers: a page that comes back online, or visible after its stream may have been killed while
-    // hidden (mobile browsers freeze background tabs), reconnects at once instead of waiting.
+    // Browsers: a page that comes back online, or visible after being hidden long enough for its stream
+    // to have been killed (mobile browsers freeze background tabs, NATs forget idle flows), reconnects
+    // at once instead of waiting out a backoff that timers of a hidden page stretched anyway.
     const win = globalThis as { addEventListener?: typeof addEventListener; document?: Document }
     const doc = win.document
-    const wake = () => {
-      if (doc?.visibilityState !== 'hidden') this.#wake()
+    let hiddenAt = -1
+    const onOnline = () => this.#wake()
+    const onVisibility = () => {
+      const now = this.#clock.now()
+      if (doc?.visibilityState === 'hidden') {
+        hiddenAt = now
+        return
+      }
+      const hiddenFor = hiddenAt < 0 ? 0 : now - hiddenAt
+      hiddenAt = -1
+      if (hiddenFor >= this.#silenceLimit()) this.#wake()
     }
-    if (typeof win.addEventListener === 'function' && doc !== undefined) {
-      win.addEventListener('online', wake)
-      doc.addEventListener('visibilitychange', wake)
+    const inBrowser = typeof win.addEventListener === 'function' && doc !== undefined
+    if (inBrowser) {
+      globalThis.addEventListener('online', onOnline)
+      doc.addEventListener('visibilitychange', onVisibility)
     }
     this.#detach = () => {
       signal?.removeEventListener('abort', onAbort)
-      if (typeof win.addEventListener === 'function' && doc !== undefined) {
-        globalThis.removeEventListener('online', wake)
-        doc.removeEventListener('visibilitychange', wake)
+      if (inBrowser) {
+        globalThis.removeEventListener('online', onOnline)
+        doc.removeEventListener('visibilitychange', onVisibility)
       }
     }
+  }
+
+  /** How long a silent stream is presumed dead: `heartbeatTimeout`, else HIDDEN_STREAM_DEAD_MS. */
+  #silenceLimit(): number {
+    const limit = this.#init.heartbeatTimeout ?? 0
+    return limit > 0 ? limit : HIDDEN_STREAM_DEAD_MS
   }
 
   /** The network may be back: skip a pending wait, and drop a stream that has been silent too long. */
@@ -320,8 +344,7 @@ export class LifelineEventSource extends EventTarget {
       return
     }
     const conn = this.#conn
-    const limit = this.#init.heartbeatTimeout ?? 0
-    if (conn !== undefined && limit > 0 && this.#clock.now() - conn.lastByteAt >= limit) {
+    if (conn !== undefined && this.#clock.now() - conn.lastByteAt >= this.#silenceLimit()) {
       this.#abortFor(conn, 'heartbeat')
     }
   }
@@ -482,7 +505,7 @@ export class LifelineEventSource extends EventTarget {
       this.#reestablish(
         new LifelineError(
           'LIFELINE_ERR_CLIENT_HEARTBEAT_TIMEOUT',
-          `no byte arrived for ${this.#init.heartbeatTimeout} ms (heartbeatTimeout); reconnecting`,
+          `no byte arrived for ${this.#silenceLimit()} ms (heartbeatTimeout); reconnecting`,
         ),
       )
       return

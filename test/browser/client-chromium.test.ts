@@ -16,7 +16,7 @@ interface Seen {
   lastEventId: string | undefined
 }
 
-test('the bundled client in Chromium: events, reconnect after a drop, Last-Event-ID, online wake', async (t) => {
+test('the bundled client in Chromium: events, reconnect after a drop, Last-Event-ID, online and visible wake', async (t) => {
   const script = await bundleForBrowser('src/client/index.ts', { globalName: 'Lifeline' })
   const requests: Seen[] = []
   const open = new Set<ServerResponse>()
@@ -28,7 +28,7 @@ test('the bundled client in Chromium: events, reconnect after a drop, Last-Event
     const header = req.headers['last-event-id']
     requests.push({ path, lastEventId: typeof header === 'string' ? header : undefined })
     const count = requests.filter((r) => r.path === path).length
-    if (path === '/busy' && count === 1) {
+    if ((path === '/busy' || path === '/busy-hidden') && count === 1) {
       // Overloaded: retry in ten minutes. Only the page's `online` event can make it sooner.
       return void res.writeHead(503, { 'retry-after': '600' }).end()
     }
@@ -120,4 +120,38 @@ test('the bundled client in Chromium: events, reconnect after a drop, Last-Event
   })
   assert.deepEqual(busy.busy, ['/busy 2'])
   assert.equal(busy.waiting, 600_000)
+
+  // The same wait is skipped when the page becomes visible after being hidden longer than
+  // heartbeatTimeout (its stream would likely have been killed meanwhile).
+  await page.evaluate(async () => {
+    const w = window as unknown as {
+      Lifeline: typeof import('../../src/client/index.ts')
+      hidden: string[]
+      visibility: DocumentVisibilityState
+    }
+    w.hidden = []
+    w.visibility = 'visible'
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => w.visibility })
+    const source = new w.Lifeline.EventSource('/busy-hidden', { heartbeatTimeout: 200 })
+    source.onmessage = (e) => {
+      w.hidden.push(e.data)
+      source.close()
+    }
+    await new Promise<void>((resolve) => {
+      source.addEventListener('statechange', (e) => {
+        if (e.state === 'reconnecting') resolve()
+      })
+    })
+    w.visibility = 'hidden'
+    document.dispatchEvent(new Event('visibilitychange'))
+    await new Promise((resolve) => setTimeout(resolve, 300)) // hidden longer than heartbeatTimeout
+    w.visibility = 'visible'
+    document.dispatchEvent(new Event('visibilitychange'))
+  })
+  await page.waitForFunction(() => (window as unknown as { hidden: unknown[] }).hidden.length >= 1, null, {
+    timeout: 20_000,
+  })
+  assert.deepEqual(await page.evaluate(() => (window as unknown as { hidden: string[] }).hidden), [
+    '/busy-hidden 2',
+  ])
 })
