@@ -1,0 +1,352 @@
+/**
+ * The chaos scenario, shared by the short form in `npm test` (chaos.test.ts) and the long form
+ * (`npm run chaos:long`, chaos-long.ts):
+ *
+ * 1. a real hub process (`lifeline serve`) with a short heartbeat and write timeout;
+ * 2. a ChaosProxy in front of it; `clients` raw SSE clients connect through the proxy, each to two of
+ *    TOPICS topics, resume with Last-Event-ID after every drop and give up on a silent stream after
+ *    CLIENT_HEARTBEAT_TIMEOUT_MS;
+ * 3. one warm event per topic (so every client holds a last event id), then faults are switched on
+ *    and `rate` events/s are published straight to the hub for `durationMs`; faults off, then every
+ *    client must catch up;
+ * 4. meanwhile /api/connections is polled: every connection the proxy killed (or whose client left
+ *    a blackhole) must be gone from the hub within heartbeat + write timeout (+ REAP_SLACK_MS);
+ * 5. all clients leave: the hub must drop to 0 streams and its RSS come back near its baseline.
+ */
+import { startPeer } from '../../bench/peers/start.ts'
+import { sampleProc } from '../../src/bench/proc.ts'
+import { RawSseStream } from '../../src/bench/raw-sse.ts'
+import { EventStreamParser } from '../../src/protocol/parse.ts'
+import { ChaosProxy, type DeadConnection } from '../helpers/chaos-proxy.ts'
+
+export const HUB_HEARTBEAT_MS = 1000
+export const HUB_WRITE_TIMEOUT_MS = 2000
+/** Poll interval of /api/connections and scheduling delay on a loaded 2-core machine, in ms. */
+export const REAP_SLACK_MS = 3000
+/** A client that received no byte (not even a heartbeat) for this long reconnects. */
+const CLIENT_HEARTBEAT_TIMEOUT_MS = 3 * HUB_HEARTBEAT_MS
+const TOPICS = 4
+const POLL_MS = 500
+/** Publish requests in flight at most. */
+const PUBLISH_LANES = 8
+/** RSS the hub may keep above its baseline once every client has left, in bytes. */
+export const RSS_SLACK_BYTES = 40 * 1024 * 1024
+
+export type ChaosParams = {
+  clients: number
+  durationMs: number
+  rate: number
+  seed: number
+  log?: (s: string) => void
+}
+
+type Received = { id: string; type: string }
+
+class Client {
+  readonly index: number
+  readonly topics: string[]
+  readonly received: Received[] = []
+  attempts = 0
+  open = false
+  closed = false
+  lastByteAt = 0
+  retryMs = 500
+  raw: RawSseStream | undefined
+  parser: EventStreamParser
+  #port: number
+  #timer: NodeJS.Timeout | undefined
+
+  constructor(index: number, port: number) {
+    this.index = index
+    this.#port = port
+    this.topics = [`chaos-${index % TOPICS}`, `chaos-${(index + 1) % TOPICS}`]
+    this.parser = new EventStreamParser({
+      onEvent: (e) => this.received.push({ id: e.lastEventId, type: e.type }),
+      onRetry: (ms) => {
+        this.retryMs = ms
+      },
+    })
+  }
+
+  get lastEventId(): string {
+    return this.parser.lastEventId
+  }
+
+  connect(): void {
+    if (this.closed) return
+    this.attempts++
+    this.parser.reset()
+    const last = this.parser.lastEventId
+    const tag = `chaos-c${this.index}-a${this.attempts}`
+    this.raw = new RawSseStream(
+      {
+        host: '127.0.0.1',
+        port: this.#port,
+        hostHeader: `127.0.0.1:${this.#port}`,
+        path: `/events?${this.topics.map((t) => `topic=${t}`).join('&')}`,
+        headers: `User-Agent: ${tag}\r\n${last === '' ? '' : `Last-Event-ID: ${last}\r\n`}`,
+      },
+      {
+        onHead: (status) => {
+          if (status !== 200) {
+            this.raw?.close()
+            return
+          }
+          this.open = true
+          this.lastByteAt = performance.now()
+        },
+        onBody: (chunk) => {
+          this.lastByteAt = performance.now()
+          this.parser.push(chunk)
+        },
+        onClose: () => {
+          this.open = false
+          this.raw = undefined
+          if (this.closed) return
+          // The server's retry (already jittered by the hub) plus a little of our own.
+          this.#timer = setTimeout(() => this.connect(), this.retryMs * (0.8 + 0.4 * Math.random()))
+        },
+      },
+    )
+  }
+
+  close(): void {
+    this.closed = true
+    clearTimeout(this.#timer)
+    this.raw?.close()
+  }
+}
+
+export type ChaosResult = {
+  failures: string[]
+  published: number
+  faults: Record<string, number>
+  reconnects: number
+  resets: number
+  reapDelaysMs: number[]
+  rssBaselineMB: number
+  rssAfterMB: number
+  seed: number
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs
+  while (performance.now() < deadline) {
+    if (await check()) return true
+    await sleep(100)
+  }
+  return check()
+}
+
+export async function runChaos(params: ChaosParams): Promise<ChaosResult> {
+  const log = params.log ?? (() => {})
+  const failures: string[] = []
+  const hub = await startPeer('lifeline', {
+    heartbeatMs: HUB_HEARTBEAT_MS,
+    extraArgs: [
+      '--write-timeout',
+      `${HUB_WRITE_TIMEOUT_MS}ms`,
+      '--retry',
+      '500ms',
+      '--history-size',
+      '100000',
+    ],
+  })
+  const proxy = new ChaosProxy({ targetPort: hub.port, seed: params.seed, faultChance: 0.015, tickMs: 250 })
+  const clients: Client[] = []
+  const polls: { at: number; tags: Set<string> }[] = []
+  let polling = true
+  // One sweep gives up on silent streams (a blackhole, a long stall) for every client.
+  const watchdog = setInterval(() => {
+    const now = performance.now()
+    for (const c of clients) if (c.open && now - c.lastByteAt > CLIENT_HEARTBEAT_TIMEOUT_MS) c.raw?.close()
+  }, 250)
+  try {
+    const port = await proxy.listen()
+    await sleep(500)
+    const rssBaseline = sampleProc(hub.pid)?.rssBytes ?? 0
+    const began = performance.now()
+
+    for (let i = 0; i < params.clients; i++) {
+      const c = new Client(i, port)
+      clients.push(c)
+      c.connect()
+      if (i % 50 === 49) await sleep(20)
+    }
+    if (!(await until(() => clients.every((c) => c.open), 30_000))) {
+      throw new Error(`only ${clients.filter((c) => c.open).length}/${params.clients} clients opened`)
+    }
+
+    // Publish straight to the hub (not through the proxy), one request at a time per topic. The hub's
+    // memory ids are `<epoch>-<seq>` with seq +1 per event (DESIGN.md §4), which gives the total order.
+    const published: { id: string; topic: string; seq: number }[] = []
+    const publish = async (topic: string, data: string) => {
+      const res = await fetch(`${hub.url}/publish`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ topic, data }),
+      })
+      const body = (await res.json()) as { id?: string }
+      if (res.status !== 201 || typeof body.id !== 'string') throw new Error(`publish answered ${res.status}`)
+      published.push({ id: body.id, topic, seq: Number(body.id.slice(body.id.lastIndexOf('-') + 1)) })
+    }
+    for (let t = 0; t < TOPICS; t++) await publish(`chaos-${t}`, 'warm')
+    if (!(await until(() => clients.every((c) => c.received.length >= 2), 20_000))) {
+      throw new Error('clients did not receive the warm events')
+    }
+
+    const poller = (async () => {
+      while (polling) {
+        const at = performance.now()
+        try {
+          const res = await fetch(`${hub.url}/api/connections`)
+          const body = (await res.json()) as { connections: { userAgent?: string }[] }
+          polls.push({ at, tags: new Set(body.connections.map((c) => c.userAgent ?? '')) })
+        } catch {
+          // The hub is busy: the next poll counts.
+        }
+        await sleep(POLL_MS)
+      }
+    })()
+
+    log(`hub up, ${params.clients} clients open and warm in ${Math.round(performance.now() - began)} ms`)
+    proxy.setEnabled(true)
+    const start = performance.now()
+    // PUBLISH_LANES requests in flight at most; an event is skipped when its time has passed by more
+    // than a second (a starved machine), so the publishing phase ends on time.
+    let next = 0
+    let skipped = 0
+    await Promise.all(
+      Array.from({ length: PUBLISH_LANES }, async () => {
+        for (;;) {
+          const n = next++
+          const due = start + (n * 1000) / params.rate
+          if (due - start >= params.durationMs) return
+          const wait = due - performance.now()
+          if (wait > 0) await sleep(wait)
+          else if (wait < -1000) {
+            skipped++
+            continue
+          }
+          await publish(`chaos-${n % TOPICS}`, `event ${n}`)
+        }
+      }),
+    )
+    log(`publishing took ${Math.round(performance.now() - start)} ms, ${skipped} events skipped`)
+    published.sort((a, b) => a.seq - b.seq)
+    proxy.setEnabled(false)
+    log(`published ${published.length} events; faults ${JSON.stringify(proxy.counts)}`)
+
+    // Every client catches up: its last event is the last event published on its topics.
+    const lastFor = (c: Client) => {
+      for (let i = published.length - 1; i >= 0; i--) {
+        if (c.topics.includes((published[i] as { topic: string }).topic))
+          return (published[i] as { id: string }).id
+      }
+      return ''
+    }
+    const caughtUp = await until(() => clients.every((c) => c.lastEventId === lastFor(c)), 30_000)
+    if (!caughtUp) {
+      const behind = clients.filter((c) => c.lastEventId !== lastFor(c))
+      failures.push(
+        `${behind.length} clients did not catch up, e.g. client ${behind[0]?.index} (open ${behind[0]?.open})`,
+      )
+    }
+
+    log(`caught up ${Math.round(performance.now() - start)} ms after publishing began`)
+    // Give the last dead connections their full reaping window before the poller stops.
+    const lastDeath = Math.max(0, ...proxy.dead.map((d) => d.at))
+    const window = lastDeath + HUB_HEARTBEAT_MS + HUB_WRITE_TIMEOUT_MS + REAP_SLACK_MS - performance.now()
+    if (window > 0) await sleep(window)
+    polling = false
+    await poller
+
+    // (1) Each client's events are its topics' events, in order, no loss and no duplicate, except
+    // where an explicit lifeline:reset says what was skipped.
+    const order = new Map(published.map((p, i) => [p.id, i]))
+    let resets = 0
+    for (const c of clients) {
+      const expected = published.filter((p) => c.topics.includes(p.topic)).map((p) => p.id)
+      let cursor = 0
+      let afterReset = false
+      for (const r of c.received) {
+        if (r.type === 'lifeline:reset') {
+          resets++
+          afterReset = true
+          continue
+        }
+        if (afterReset) {
+          const at = expected.indexOf(r.id, cursor)
+          if (at === -1) {
+            failures.push(`client ${c.index}: after a reset got ${r.id}, not a later event of its topics`)
+            break
+          }
+          cursor = at
+          afterReset = false
+        }
+        if (expected[cursor] !== r.id) {
+          const got = order.get(r.id)
+          failures.push(
+            `client ${c.index}: expected ${expected[cursor]} (#${cursor}) but got ${r.id} (published #${got}): ` +
+              `${got === undefined ? 'unknown' : got < (order.get(expected[cursor] ?? '') ?? 0) ? 'duplicate or out of order' : 'loss'}`,
+          )
+          break
+        }
+        cursor++
+      }
+      if (cursor !== expected.length && !failures.some((f) => f.startsWith(`client ${c.index}:`))) {
+        failures.push(`client ${c.index}: received ${cursor} of ${expected.length} events`)
+      }
+    }
+
+    // (2) Every dead connection was reaped within heartbeat + write timeout.
+    const bound = HUB_HEARTBEAT_MS + HUB_WRITE_TIMEOUT_MS + REAP_SLACK_MS
+    const reapDelaysMs: number[] = []
+    for (const d of proxy.dead as DeadConnection[]) {
+      const gone = polls.find((p) => p.at > d.at && !p.tags.has(d.tag))
+      const delay = gone ? gone.at - d.at : Number.POSITIVE_INFINITY
+      reapDelaysMs.push(Math.round(delay))
+      if (delay > bound)
+        failures.push(
+          `${d.tag} (${d.fault}) was still open ${Math.round(delay)} ms later (bound ${bound} ms)`,
+        )
+    }
+
+    // (3) Everyone leaves: the hub holds no stream and its memory comes back near the baseline.
+    for (const c of clients) c.close()
+    const drained = await until(async () => {
+      const res = await fetch(`${hub.url}/api/connections`)
+      return ((await res.json()) as { count: number }).count === 0
+    }, 15_000)
+    if (!drained) failures.push('streams left open in the hub after every client left')
+    await sleep(1000)
+    const rssAfter = sampleProc(hub.pid)?.rssBytes ?? 0
+    if (rssAfter > rssBaseline + RSS_SLACK_BYTES) {
+      failures.push(`hub RSS ${mb(rssAfter)} MB after the run vs ${mb(rssBaseline)} MB baseline`)
+    }
+
+    return {
+      failures,
+      published: published.length,
+      faults: { ...proxy.counts },
+      reconnects: clients.reduce((sum, c) => sum + c.attempts - 1, 0),
+      resets,
+      reapDelaysMs,
+      rssBaselineMB: mb(rssBaseline),
+      rssAfterMB: mb(rssAfter),
+      seed: params.seed,
+    }
+  } finally {
+    clearInterval(watchdog)
+    polling = false
+    for (const c of clients) c.close()
+    await proxy.close()
+    await hub.stop()
+  }
+}
+
+function mb(bytes: number): number {
+  return Math.round((bytes / 1048576) * 10) / 10
+}
