@@ -127,9 +127,22 @@ function toStoredEvent(entry: RawEntry): StoredEvent {
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i]
     const value = fields[i + 1] as string
-    if (name === FIELD_TOPICS) topics = JSON.parse(value) as string[]
+    if (name === FIELD_TOPICS) topics = parseTopics(value)
     else if (name === FIELD_DATA) data = value
     else if (name === FIELD_EVENT) event = value
   }
   return { id, topics, event, data, time: streamIdTime(id) }
+}
+
+/**
+ * The topic list of an entry. An entry that some other program wrote into the stream must not wedge
+ * every node's reader: unreadable topics match no subscriber, and the entry is skipped.
+ */
+function parseTopics(value: string): readonly string[] {
+  try {
+    const topics: unknown = JSON.parse(value)
+    return Array.isArray(topics) && topics.every((t) => typeof t === 'string') ? topics : []
+  } catch {
+    return []
+  }
 }

@@ -161,6 +161,9 @@ test('replay then live on one node gives every event once while another node kee
     appending = false
   })
   for (let round = 0; round < 20; round++) {
+    // Each round starts while events are flowing: at least one new event since the last round.
+    const before = onA.events.length
+    await onA.until(() => onA.events.length > before, `a new event before round ${round}`)
     const from = onA.events.length
     const asked = onA.events[Math.max(0, from - 5)]?.id ?? first.id
     const replay = await a.readAfter(asked, all)
@@ -329,4 +332,22 @@ test('on Redis Cluster both keys share one slot and events flow between nodes', 
     replay.events.map((e) => e.data),
     ['2'],
   )
+})
+
+test('an entry another program wrote into the stream does not stop the readers', async (t) => {
+  const redis = await startRedisServer()
+  t.after(() => redis.stop())
+  const a = await createRedisHistory({ url: redis.url, keyPrefix: 't8:' })
+  t.after(() => a.close())
+  const onA = record(a)
+  assert.match(await redis.command('XADD t8:{stream} * t not-json d x'), /^\$/)
+  assert.match(await redis.command('XADD t8:{stream} * other field'), /^\$/)
+  const good = await a.append(['room'], { data: 'fine' })
+  await onA.until(() => onA.events.some((e) => e.id === good.id), 'the event after the foreign entries')
+  // Foreign entries match no topic, so no stream ever gets them; the order is intact.
+  assert.deepEqual(
+    onA.events.map((e) => e.topics.length),
+    [0, 0, 1],
+  )
+  assert.ok(a.ready())
 })
