@@ -418,3 +418,24 @@ export async function connections(hubUrl: string): Promise<ConnectionRow[]> {
 export async function streamsOn(hubUrl: string, topic: string): Promise<number> {
   return (await connections(hubUrl)).filter((c) => c.topics.includes(topic)).length
 }
+
+/**
+ * Publish -> arrival for `count` events in a row, each awaited before the next; resolves with the
+ * median in ms (and every sample). The median keeps one scheduler hiccup of a loaded CI machine from
+ * failing a latency bound, while a proxy that holds events (buffering, MSG_MORE) delays every one.
+ */
+export async function medianDeliveryMs(
+  probe: Probe,
+  hubUrl: string,
+  topic: string,
+  count = 5,
+): Promise<{ median: number; samples: number[] }> {
+  const samples: number[] = []
+  for (let i = 0; i < count; i++) {
+    const ms = await deliveryMs(probe, hubUrl, topic, `sample-${i}-${Date.now()}`, 5_000)
+    if (ms === undefined) throw new Error(`event ${i} did not arrive within 5 s`)
+    samples.push(Math.round(ms))
+  }
+  const sorted = [...samples].sort((a, b) => a - b)
+  return { median: sorted[Math.floor(count / 2)] as number, samples }
+}
