@@ -4,13 +4,17 @@
  * watched), the paged connection API, and admin protection when auth is on.
  */
 import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { type JWTPayload, SignJWT } from 'jose'
+import { buildDashboard } from '../../scripts/build-dashboard.ts'
 import { type App, createApp } from '../../src/hub/app.ts'
 import type { ConnectionPage, StatsFrame } from '../../src/hub/dashboard/index.ts'
-import { createDashboard, STATS_TOPIC } from '../../src/hub/dashboard/index.ts'
+import { createDashboard, loadAssets, STATS_TOPIC } from '../../src/hub/dashboard/index.ts'
 import { createHub } from '../../src/server/index.ts'
 import { openRaw, type RawStream } from '../server/sse-client.ts'
 
@@ -201,6 +205,17 @@ test('the stats timer runs only while a dashboard watches', async (t) => {
   second.close()
   await until('the timer to stop', () => !dashboard.sampler.running)
   assert.equal(hub.size, 0)
+})
+
+test('scripts/build-dashboard.ts prebuilds the page, and the hub serves prebuilt files as they are', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'lifeline-dashboard-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const sizes = await buildDashboard(dir)
+  assert.ok(sizes.js > 1000 && sizes.css > 100)
+  const assets = await loadAssets(`${dir}/`)
+  assert.equal(assets.source, 'prebuilt')
+  assert.equal(assets.js.body.toString(), await readFile(join(dir, 'app.js'), 'utf8'))
+  assert.ok(assets.html.body.toString().includes(assets.jsPath))
 })
 
 describe('dashboard HTTP (auth on)', () => {

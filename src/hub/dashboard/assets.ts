@@ -41,8 +41,19 @@ function asset(body: Buffer, contentType: string): Asset {
 
 /** Bundles the page from source with esbuild (minified, ES2022, no source map). */
 export async function bundleFromSource(dir: string = STATIC_DIR): Promise<{ js: string; css: string }> {
+  if (!existsSync(`${dir}app.ts`)) {
+    throw new Error(`the dashboard is not built: ${dir} has neither app.js nor app.ts; run npm run build`)
+  }
   // Loaded only here: an installed package serves the prebuilt files and needs no esbuild.
-  const { build } = await import('esbuild')
+  let build: typeof import('esbuild').build
+  try {
+    ;({ build } = await import('esbuild'))
+  } catch (error) {
+    throw new Error(
+      'the dashboard is bundled from source with esbuild, which is not installed: run npm install (with dev dependencies) or npm run build',
+      { cause: error },
+    )
+  }
   const bundle = async (entry: string): Promise<string> => {
     const result = await build({
       entryPoints: [`${dir}${entry}`],

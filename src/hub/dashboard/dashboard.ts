@@ -130,7 +130,16 @@ export function createDashboard(ctx: DashboardContext, options: DashboardOptions
     pick: (a: DashboardAssets) => Asset,
     page: boolean,
   ): Promise<void> {
-    const loaded = await assets(logger)
+    let loaded: DashboardAssets
+    try {
+      loaded = await assets(logger)
+    } catch (error) {
+      sendError(
+        res,
+        new HttpError('internal_error', `The dashboard page is unavailable: ${(error as Error).message}.`),
+      )
+      return
+    }
     const asset = pick(loaded)
     const versioned = !page && new URL(req.url ?? '/', 'http://localhost').searchParams.has('v')
     res.setHeader('content-type', asset.contentType)
