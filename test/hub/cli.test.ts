@@ -61,7 +61,7 @@ test('a bad setting stops the start with one line naming it', async () => {
     [
       ['--tls-cert', '/nonexistent/cert.pem', '--tls-key', '/nonexistent/key.pem'],
       {},
-      /--tls-cert .*does not exist/,
+      /--tls-cert: .*does not exist/,
     ],
     [['--trust-proxy', '10.0.0.0/99'], {}, /--trust-proxy/],
   ]
