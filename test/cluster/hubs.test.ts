@@ -151,29 +151,64 @@ test('three hubs on one Redis: every event everywhere in one order, resume on an
   )
 
   await t.test(
-    'Redis restarted without persistence: /readyz 503, publishes 503, then streams get lifeline:reset backend_lost',
+    'Redis without persistence killed and restarted while publishing: 503s meanwhile, open streams stay up, then lifeline:reset backend_lost and every later event',
     async () => {
       const onC = await openStream(c.url, '/events?topic=room')
       streams.push(onC)
       await publishOk(a.url, 'before')
       await onC.waitFor(1, DEADLINE_MS)
-      await redis.kill()
-      await eventually(async () => (await http(`${a.url}/readyz`)).status === 503, '/readyz 503 on A')
-      const refused = await publish(a.url, { topic: 'room', data: 'refused' })
-      assert.equal(refused.status, 503)
-      assert.equal(refused.json().error, 'backend_unavailable')
-      assert.ok(refused.headers['retry-after'], 'Retry-After on a refused publish')
 
-      await redis.restart()
-      await eventually(() => resets(onC.events).length === 1, 'lifeline:reset on the open stream')
-      assert.equal(JSON.parse(resets(onC.events)[0]?.data ?? '{}').reason, 'backend_lost')
-      await eventually(async () => (await http(`${a.url}/readyz`)).status === 200, '/readyz 200 on A again')
-      const fresh = await publishOk(a.url, 'after')
-      await eventually(() => ids(onC.events).includes(fresh), 'the new event after the reset')
-      assert.deepEqual(
-        onC.events.map((e) => e.type),
-        ['message', 'lifeline:reset', 'message'],
-      )
+      const acked: { id: string; afterRestart: boolean }[] = []
+      let refusals = 0
+      let restarted = false
+      let running = true
+      const publisher = (async () => {
+        for (let i = 0; running; i++) {
+          const answer = await publish((i % 2 ? a : c).url, { topic: 'room', data: `p${i}` }).catch(
+            () => undefined,
+          )
+          if (answer?.status === 201) acked.push({ id: answer.json().id as string, afterRestart: restarted })
+          else {
+            if (answer?.status === 503) refusals++
+            await new Promise((resolve) => setTimeout(resolve, 20))
+          }
+        }
+      })()
+      try {
+        await eventually(() => acked.length >= 10, '10 publishes acknowledged before the kill')
+        await redis.kill()
+        await eventually(async () => (await http(`${a.url}/readyz`)).status === 503, '/readyz 503 on A')
+        const refused = await publish(a.url, { topic: 'room', data: 'refused' })
+        assert.equal(refused.status, 503)
+        assert.equal(refused.json().error, 'backend_unavailable')
+        assert.ok(refused.headers['retry-after'], 'Retry-After on a refused publish')
+        // The open stream stays open and keeps its heartbeats while Redis is away.
+        const comments = onC.comments.length
+        await eventually(() => onC.comments.length > comments, 'a heartbeat on C while Redis is down')
+        assert.equal(onC.res.complete, false, 'the stream is still open')
+
+        await redis.restart()
+        restarted = true
+        await eventually(() => resets(onC.events).length === 1, 'lifeline:reset on the open stream')
+        await eventually(
+          () => acked.filter((e) => e.afterRestart).length >= 10,
+          '10 publishes acknowledged after the restart',
+        )
+      } finally {
+        running = false
+        await publisher
+      }
+      assert.ok(refusals > 0, 'publishes were refused while Redis was down')
+      const reset = resets(onC.events)[0] as ParsedEvent
+      assert.equal(JSON.parse(reset.data).reason, 'backend_lost')
+      const last = (acked.at(-1) as { id: string }).id
+      await eventually(() => ids(onC.events).includes(last), 'the last acknowledged event on C')
+      // After the reset: the new stream, in order, once, including every publish acknowledged since.
+      const afterReset = ids(onC.events.slice(onC.events.indexOf(reset)))
+      assertIncreasing(afterReset, 'ids after the reset')
+      assert.equal(new Set(afterReset).size, afterReset.length, 'no event twice')
+      const missing = acked.filter((e) => e.afterRestart && !afterReset.includes(e.id))
+      assert.deepEqual(missing, [], 'every publish acknowledged after the restart arrived')
       onC.close()
     },
   )
