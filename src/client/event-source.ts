@@ -378,6 +378,7 @@ export class LifelineEventSource extends EventTarget {
     // `reconnecting` is the wait; while the request of an attempt is in flight the state is `connecting`.
     this.#nextDelay = 0
     this.#setState('connecting')
+    if (this.#readyState !== CONNECTING) return // closed from a statechange handler
     const init = this.#init
     const conn: Connection = { controller: new AbortController(), lastByteAt: this.#clock.now() }
     this.#conn = conn
@@ -459,6 +460,7 @@ export class LifelineEventSource extends EventTarget {
     this.#attempt = 0
     this.#nextDelay = 0
     this.#setState('open')
+    if (conn !== this.#conn) return // closed from a statechange handler
     this.dispatchEvent(new Event('open'))
     if (conn !== this.#conn) return // closed (or reconnected) from a handler
     const body = response.body
@@ -585,6 +587,7 @@ export class LifelineEventSource extends EventTarget {
     // [spec] "Set the readyState attribute to CONNECTING. Fire an event named error at the EventSource object."
     this.#readyState = CONNECTING
     this.#setState('reconnecting')
+    if (this.#readyState !== CONNECTING) return // closed from a statechange handler
     this.dispatchEvent(new ClientErrorEvent(reason, status, true))
     if (this.#readyState !== CONNECTING || this.#reconnectTimer !== undefined) return
     // [spec] "Wait a delay equal to the reconnection time of the event source." (plus backoff, above)

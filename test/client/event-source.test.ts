@@ -299,13 +299,15 @@ test('heartbeatTimeout: comments count as life, silence reconnects', async () =>
   const server = await startScriptedServer(async ({ index, res }) => {
     openStream(res)
     if (index > 0) return void res.write('data: second\n\n')
-    for (let i = 0; i < 6; i++) {
+    // Pings every 100 ms for 1.5 s, past the 1 s timeout: only the pings keep it alive. (A generous
+    // margin: a false timeout needs a 900 ms stall of this loaded machine.)
+    for (let i = 0; i < 15; i++) {
       res.write(': ping\n\n')
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
-    res.write('data: alive\n\n') // ~600 ms after open, past the 400 ms timeout: kept alive by pings
+    res.write('data: alive\n\n')
   })
-  const source = new LifelineEventSource(server.url(), { heartbeatTimeout: 400, retry: { initialDelay: 1 } })
+  const source = new LifelineEventSource(server.url(), { heartbeatTimeout: 1000, retry: { initialDelay: 1 } })
   const collector = new Collector(source)
   const errors: ClientErrorEvent[] = []
   source.addEventListener('error', (e) => errors.push(e as ClientErrorEvent))
@@ -563,6 +565,40 @@ test('an injected fetch is used for every request', async () => {
     assert.deepEqual(seen, [server.url()])
   } finally {
     source.close()
+    await server.close()
+  }
+})
+
+test('close() from a statechange handler stops everything at once: no open, no error after it', async () => {
+  const server = await startScriptedServer(({ path, res }) => {
+    openStream(res)
+    if (path === '/probe') res.write('data: b\n\n')
+    else res.end('data: a\n\n')
+  })
+  try {
+    for (const closeOn of ['open', 'reconnecting', 'connecting'] as const) {
+      const source = new LifelineEventSource(server.url(`/${closeOn}`), { retry: { initialDelay: 1 } })
+      const collector = new Collector(source)
+      source.addEventListener('statechange', (e) => {
+        if (e.state === closeOn && (closeOn !== 'connecting' || source.attempt > 0)) source.close()
+      })
+      await collector.until(() => source.state === 'closed', `closed on ${closeOn}`)
+      const after = collector.seen.slice(collector.seen.findIndex((e) => e.state === closeOn) + 1)
+      assert.deepEqual(
+        after.map((e) => e.state ?? e.type),
+        ['closed'],
+        `after ${closeOn}`,
+      )
+    }
+    const probe = new LifelineEventSource(server.url('/probe'))
+    await new Collector(probe).count('message', 1)
+    probe.close()
+    // open: 1 request; reconnecting: 1; connecting (attempt 1): 1, the reconnect never sent.
+    assert.deepEqual(
+      server.requests.map((r) => r.path),
+      ['/open', '/reconnecting', '/connecting', '/probe'],
+    )
+  } finally {
     await server.close()
   }
 })
