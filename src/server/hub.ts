@@ -204,7 +204,11 @@ class LifelineHub implements Hub, ConnectionContext {
     this.#dirty.push(connection)
     if (!this.#flushScheduled) {
       this.#flushScheduled = true
-      queueMicrotask(this.#flushBound)
+      // setImmediate, not a microtask: the flush runs once after every I/O callback of this event-loop
+      // turn, so events published by several requests read in one turn (HTTP publishers, Redis XREAD
+      // batches) share one write per connection. With a microtask each publish request flushed alone:
+      // one syscall per event per client (bench/fanout.bench.ts throughput-1k: ~3x fewer events/s).
+      setImmediate(this.#flushBound)
     }
   }
 
