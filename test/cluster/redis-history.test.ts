@@ -3,7 +3,13 @@
  * on one Redis act as two hub nodes.
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { LifelineError } from '../../src/protocol/errors.ts'
 import { createRedisHistory, redisKeys } from '../../src/redis/index.ts'
 import type { History, ResetReason, StoredEvent } from '../../src/server/history/history.ts'
@@ -350,4 +356,31 @@ test('an entry another program wrote into the stream does not stop the readers',
     [0, 0, 1],
   )
   assert.ok(a.ready())
+})
+
+test('without the ioredis package, cluster mode fails with one error naming the package to install', async (t) => {
+  // A copy of the sources in a temp dir with no node_modules anywhere above it: `ioredis` is really missing.
+  const dir = await mkdtemp(join(tmpdir(), 'lifeline-no-ioredis-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const src = fileURLToPath(new URL('../../src/', import.meta.url))
+  for (const part of ['protocol', 'server/history', 'redis'])
+    await cp(join(src, part), join(dir, 'src', part), { recursive: true })
+  await writeFile(join(dir, 'package.json'), '{"type": "module"}\n')
+  const script = `
+    const { createRedisHistory } = await import('./src/redis/index.ts')
+    try { await createRedisHistory({ url: 'redis://127.0.0.1:1' }); console.log('{}') }
+    catch (error) { console.log(JSON.stringify({ code: error.code, message: error.message })) }`
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk
+  })
+  const [code] = (await once(child, 'exit')) as [number | null]
+  assert.equal(code, 0)
+  const error = JSON.parse(out) as { code?: string; message?: string }
+  assert.equal(error.code, 'LIFELINE_ERR_REDIS_CLIENT_MISSING')
+  assert.match(error.message ?? '', /npm install ioredis/)
 })
