@@ -1,0 +1,133 @@
+/**
+ * The shipped Grafana dashboard and Prometheus alert rules match what a running hub exports: every
+ * metric (and every `reason` label value) they query exists in `/metrics`, every `lifeline_` metric the
+ * hub exports is on the dashboard, and the rules pass `promtool check rules` and their unit tests
+ * (`promtool test rules`). promtool comes from Debian's `prometheus` package (scripts/ensure-proxies.sh).
+ */
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { ensureTool, publish, ROOT, type RunningHub, startHub } from '../helpers/proxies.ts'
+
+const DASHBOARD = join(ROOT, 'deploy/grafana/lifeline.json')
+const ALERTS = join(ROOT, 'deploy/prometheus/alerts.yml')
+const ALERT_TESTS = join(ROOT, 'deploy/prometheus/alerts.test.yml')
+/** Metric families the hub exports (its own and prom-client's defaults). `up` is Prometheus' own. */
+const METRIC_RE = /\b((?:lifeline|nodejs|process)_[a-zA-Z0-9_]+)/g
+/** `metric{... reason=~"a|b" ...}` or `reason="a"`: the label values a query relies on. */
+const REASON_RE = /\b((?:lifeline)_[a-z_]+)\{[^}]*\breason=~?"([^"]+)"/g
+
+interface Panel {
+  type: string
+  title: string
+  id: number
+  gridPos?: { x: number; y: number; w: number; h: number }
+  targets?: Array<{ expr: string }>
+}
+
+function dashboardExprs(): string[] {
+  const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
+    panels: Panel[]
+    templating: { list: Array<{ definition?: string }> }
+  }
+  return [
+    ...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)),
+    ...dashboard.templating.list.flatMap((v) => (v.definition ? [v.definition] : [])),
+  ]
+}
+
+function alertExprs(): string[] {
+  return readFileSync(ALERTS, 'utf8')
+    .split('\n')
+    .flatMap((line) => {
+      const match = /^\s*expr:\s*(.+)$/.exec(line)
+      return match ? [match[1] as string] : []
+    })
+}
+
+/** Sample names (`lifeline_publish_to_write_seconds_bucket`, ...) and each sample line of /metrics. */
+function parseExposition(text: string): { names: Set<string>; lines: string[] } {
+  const lines = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))
+  return { names: new Set(lines.map((l) => l.split(/[{ ]/, 1)[0] as string)), lines }
+}
+
+describe('Grafana dashboard and Prometheus alerts', () => {
+  let hub: RunningHub
+  let exposition: { names: Set<string>; lines: string[] }
+
+  before(async () => {
+    hub = await startHub(['--heartbeat', '500ms'])
+    // One publish and one stream, so every histogram has samples.
+    const stream = await fetch(`${hub.url}/events?topic=m`)
+    await publish(hub.url, 'm', 'x')
+    await stream.body?.cancel()
+    exposition = parseExposition(await (await fetch(`${hub.url}/metrics`)).text())
+  })
+  after(() => hub?.close())
+
+  for (const [what, exprs] of [
+    ['dashboard', dashboardExprs],
+    ['alert rules', alertExprs],
+  ] as const) {
+    test(`every metric the ${what} query is in a running hub's /metrics`, () => {
+      const used = new Set(exprs().flatMap((e) => [...e.matchAll(METRIC_RE)].map((m) => m[1] as string)))
+      assert.ok(used.size > 5, `only ${used.size} metrics found in the ${what}`)
+      const missing = [...used].filter((name) => !exposition.names.has(name))
+      assert.deepEqual(missing, [], `the ${what} query metrics the hub does not export`)
+    })
+
+    test(`every reason label value the ${what} query is exported`, () => {
+      const missing: string[] = []
+      for (const expr of exprs()) {
+        for (const [, metric, values] of expr.matchAll(REASON_RE)) {
+          for (const value of (values as string).split('|')) {
+            const exported = exposition.lines.some(
+              (l) => l.startsWith(`${metric}{`) && l.includes(`reason="${value}"`),
+            )
+            if (!exported) missing.push(`${metric} reason="${value}"`)
+          }
+        }
+      }
+      assert.deepEqual(missing, [])
+    })
+  }
+
+  test('the dashboard shows every lifeline_ metric the hub exports', () => {
+    const used = dashboardExprs().join('\n')
+    const families = [...exposition.names]
+      .filter((n) => n.startsWith('lifeline_'))
+      .map((n) => n.replace(/_(bucket|sum|count)$/, ''))
+    const missing = [...new Set(families)].filter((family) => !used.includes(family))
+    assert.deepEqual(missing, [])
+  })
+
+  test('the dashboard is importable: unique panel ids, a grid position each, one datasource variable', () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { uid: string; panels: Panel[] }
+    assert.equal(dashboard.uid, 'lifeline-sse')
+    const ids = dashboard.panels.map((p) => p.id)
+    assert.equal(new Set(ids).size, ids.length)
+    for (const panel of dashboard.panels) {
+      assert.ok(panel.gridPos, `panel ${panel.title} has no gridPos`)
+      if (panel.type !== 'row')
+        assert.ok((panel.targets ?? []).length > 0, `panel ${panel.title} has no query`)
+    }
+    assert.ok(
+      !readFileSync(DASHBOARD, 'utf8').includes('"uid": "prometheus"'),
+      'datasources go through the datasource variable',
+    )
+  })
+
+  test('promtool check rules passes on deploy/prometheus/alerts.yml', () => {
+    const promtool = ensureTool('promtool')
+    const out = execFileSync(promtool, ['check', 'rules', ALERTS], { encoding: 'utf8' })
+    assert.match(out, /SUCCESS: \d+ rules found/)
+  })
+
+  test('promtool test rules: each alert fires on the condition it names', () => {
+    const promtool = ensureTool('promtool')
+    const out = execFileSync(promtool, ['test', 'rules', ALERT_TESTS], { encoding: 'utf8' })
+    assert.match(out, /SUCCESS/)
+  })
+})
