@@ -3,8 +3,6 @@
  * line; connection states (connecting, open, reconnecting, closed) go to stderr.
  */
 import { Command, Option } from 'commander'
-import { kAnyEvent } from '../client/event-source.ts'
-import { EventSource } from '../client/index.ts'
 
 const DEFAULT_URL = 'http://127.0.0.1:8080'
 
@@ -33,7 +31,10 @@ export function tailCommand(): Command {
     .action((flags: TailFlags) => tail(flags))
 }
 
-function tail(flags: TailFlags): Promise<void> {
+async function tail(flags: TailFlags): Promise<void> {
+  // Loaded on use: `lifeline serve` never pays for the client.
+  const { EventSource } = await import('../client/index.ts')
+  const { kAnyEvent } = await import('../client/event-source.ts')
   const url = new URL('/events', flags.url)
   for (const topic of flags.topic) url.searchParams.append('topic', topic)
   if (flags.lastEventId) url.searchParams.set('lastEventId', flags.lastEventId)
@@ -45,7 +46,7 @@ function tail(flags: TailFlags): Promise<void> {
     process.stderr.write(`lifeline tail: ${source.state}\n`)
   })
   // Every event type (named ones too, and lifeline:reset): the client's catch-all hook.
-  source[kAnyEvent] = (event: MessageEvent) => {
+  ;(source as unknown as Record<symbol, (event: MessageEvent) => void>)[kAnyEvent] = (event) => {
     process.stdout.write(
       `${JSON.stringify({ id: event.lastEventId || undefined, event: event.type, data: event.data })}\n`,
     )

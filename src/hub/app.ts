@@ -111,7 +111,8 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
     if (cors.apply(req, res)) return
     const route = ROUTES[url.pathname]
     if (route) {
-      if (req.method !== route.method && !(route.method === 'GET' && req.method === 'HEAD')) {
+      const headOk = route.method === 'GET' && req.method === 'HEAD' && url.pathname !== '/events'
+      if (req.method !== route.method && !headOk) {
         throw new HttpError('method_not_allowed', `${url.pathname} answers ${route.method} only.`, {
           allow: route.method,
         })
