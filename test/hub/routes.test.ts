@@ -228,24 +228,56 @@ describe('lifeline serve routes', () => {
 describe('lifeline serve limits and timeouts', () => {
   let hub: ServeProcess
   before(async () => {
-    hub = await startServe(['--max-connections', '2', '--idle-timeout', '700ms', '--heartbeat', '200ms'])
+    hub = await startServe([
+      '--max-connections',
+      '2',
+      '--max-connections-per-ip',
+      '1',
+      '--trust-proxy',
+      'loopback',
+      '--idle-timeout',
+      '700ms',
+      '--heartbeat',
+      '200ms',
+    ])
   })
   after(async () => {
     await hub?.stop('SIGKILL')
   })
 
   test('past --max-connections a stream gets 503 with Retry-After, counted as rejected', async () => {
-    const a = await openStream(hub.url, '/events?topic=lim')
-    const b = await openStream(hub.url, '/events?topic=lim')
+    const a = await openStream(hub.url, '/events?topic=lim', { 'x-forwarded-for': '192.0.2.1' })
+    const b = await openStream(hub.url, '/events?topic=lim', { 'x-forwarded-for': '192.0.2.2' })
     try {
-      const c = await http(`${hub.url}/events?topic=lim`)
+      const c = await http(`${hub.url}/events?topic=lim`, { headers: { 'x-forwarded-for': '192.0.2.3' } })
       assert.equal(c.status, 503)
       assert.ok(Number(c.headers['retry-after']) >= 1)
-      assert.equal(c.json()['error'] !== undefined, true)
+      assert.equal(c.json()['error'], 'max_connections')
       await waitForMetric(hub.url, 'lifeline_connections_rejected_total{reason="max_connections"}', 1)
     } finally {
       a.close()
       b.close()
+    }
+    await waitForMetric(hub.url, 'lifeline_connections', 0)
+  })
+
+  test('behind a trusted proxy the forwarded address counts for per-IP limits and is listed', async () => {
+    const a = await openStream(hub.url, '/events?topic=ip', { 'x-forwarded-for': '198.51.100.7, 127.0.0.1' })
+    try {
+      const again = await http(`${hub.url}/events?topic=ip`, {
+        headers: { 'x-forwarded-for': '198.51.100.7' },
+      })
+      assert.equal(again.status, 429)
+      assert.equal(again.json()['error'], 'max_connections_per_ip')
+      assert.ok(Number(again.headers['retry-after']) >= 1)
+      const other = await openStream(hub.url, '/events?topic=ip', { forwarded: 'for="[2001:db8::9]:1234"' })
+      const list = (await http(`${hub.url}/api/connections`)).json() as {
+        connections: { remoteAddress: string }[]
+      }
+      assert.deepEqual(list.connections.map((c) => c.remoteAddress).sort(), ['198.51.100.7', '2001:db8::9'])
+      other.close()
+    } finally {
+      a.close()
     }
     await waitForMetric(hub.url, 'lifeline_connections', 0)
   })
