@@ -177,19 +177,53 @@ describe('dashboard', () => {
   })
 
   test('the page keeps running without console errors and a screenshot is written', async () => {
-    // Some traffic for the charts: a few streams and publishes over a few frames.
-    for (let i = 0; i < 5; i++) streams.push(await openRaw(`${base}/events?topic=orders/eu&topic=news`))
-    for (let i = 0; i < 3; i++) streams.push(await openRaw(`${base}/events?topic=news`))
-    for (let round = 0; round < 4; round++) {
-      for (let i = 0; i < 10; i++) await app.hub.publish(['news'], { data: JSON.stringify({ round, i }) })
+    // Traffic for the charts over a few frames: streams from several kinds of clients opening and
+    // closing, and publishes at a changing rate.
+    const agents = [
+      'curl/8.11.1',
+      'lifeline-tail/0.1.0 (node 24)',
+      'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 Version/17.6 Safari/605.1.15',
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36',
+      'okhttp/4.12.0',
+    ]
+    const topics = [['orders/eu', 'news'], ['orders/us'], ['news'], ['prices/btc'], ['chat/lobby', 'news']]
+    let published = 0
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 4; i++) {
+        const n = round * 4 + i
+        const query = (topics[n % topics.length] ?? []).map((t) => `topic=${t}`).join('&')
+        streams.push(
+          await openRaw(`${base}/events?${query}`, {
+            headers: { 'User-Agent': agents[n % agents.length] ?? '' },
+          }),
+        )
+      }
+      if (round % 2 === 1) streams.shift()?.close()
+      const burst = 10 + ((round * 13) % 30)
+      for (let i = 0; i < burst; i++) {
+        await app.hub.publish([['news', 'orders/eu', 'prices/btc'][i % 3] ?? 'news'], {
+          data: JSON.stringify({ round, i }),
+        })
+      }
+      published += burst
       await page.waitForFunction(
         (n) => Number(document.querySelector('#s-published-total')?.textContent?.split(' ')[0]) >= n,
-        round * 10 + 10,
+        published,
         { timeout: LOAD_MS },
       )
     }
     await page.locator('#try-log li').first().waitFor({ timeout: LOAD_MS })
     await page.screenshot({ path: `${RESULTS}/dashboard.png`, fullPage: true })
+    // Dark mode: the stylesheet switches and the charts rebuild with the dark palette.
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await page.waitForFunction(
+      () => getComputedStyle(document.body).backgroundColor === 'rgb(15, 18, 24)',
+      null,
+      {
+        timeout: LOAD_MS,
+      },
+    )
+    await page.screenshot({ path: `${RESULTS}/dashboard-dark.png`, fullPage: true })
     assert.deepEqual(errors, [])
   })
 })

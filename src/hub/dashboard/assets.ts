@@ -5,7 +5,7 @@
  * 1. Prebuilt: `static/app.js` and `static/app.css` next to this module (what `npm run build` leaves in
  *    `dist/hub/dashboard/static/` through scripts/build-dashboard.ts; an installed package has these).
  * 2. From source: esbuild (a devDependency, present in any clone after `npm install`) bundles
- *    `static/app.ts` and `static/styles.css` in memory, in about a quarter second, when the hub starts.
+ *    `static/app.ts` and `static/styles.css` in memory, once per process, on the first request for the page.
  */
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
