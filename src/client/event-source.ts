@@ -115,6 +115,7 @@ export class LifelineEventSource extends EventTarget {
   #lastEventId: string
   #origin = ''
   #init: LifelineEventSourceInit
+  #headers: Headers
   #retry
   #clock: ClientClock
   #store: LastEventIdStore
@@ -143,6 +144,13 @@ export class LifelineEventSource extends EventTarget {
     // [spec] "If corsAttributeState is Use Credentials, then set ev's withCredentials attribute to true."
     this.withCredentials = init.withCredentials === true || init.credentials === 'include'
     this.#init = init
+    // Built once, so invalid headers throw here (a TypeError, as fetch would) rather than on each attempt.
+    const headers = new Headers(init.headers)
+    // [spec] "Set (`Accept`, `text/event-stream`) in request's header list."
+    if (!headers.has('accept')) headers.set('accept', EVENT_STREAM)
+    // [spec] "Set request's cache mode to "no-store"." Sent as a header too, as browsers and proxies expect.
+    if (!headers.has('cache-control')) headers.set('cache-control', 'no-cache')
+    this.#headers = headers
     this.#retry = resolveRetry(init.retry)
     this.#clock = init.clock ?? globalClock
     this.#store = init.lastEventIdStore ?? memoryStore()
@@ -383,25 +391,30 @@ export class LifelineEventSource extends EventTarget {
     const conn: Connection = { controller: new AbortController(), lastByteAt: this.#clock.now() }
     this.#conn = conn
     this.#armWatchdog(conn)
-    const headers = new Headers(init.headers)
-    // [spec] "Set (`Accept`, `text/event-stream`) in request's header list."
-    if (!headers.has('accept')) headers.set('accept', EVENT_STREAM)
-    // [spec] "Set request's cache mode to "no-store"." Sent as a header too, as browsers and proxies expect.
-    if (!headers.has('cache-control')) headers.set('cache-control', 'no-cache')
-    // [spec] "If the EventSource object's last event ID string is not the empty string, then ...
-    // set (`Last-Event-ID`, lastEventIDValue) in request's header list."
-    if (this.#lastEventId !== '') headers.set('last-event-id', this.#lastEventId)
-    const doFetch = init.fetch ?? globalThis.fetch
-    doFetch(this.url, {
-      method: init.method ?? 'GET',
-      headers,
-      body: init.body,
-      credentials: init.credentials ?? (this.withCredentials ? 'include' : 'same-origin'),
-      cache: 'no-store',
-      redirect: 'follow',
-      signal: conn.controller.signal,
-    }).then(
-      (response) => this.#onResponse(conn, response),
+    const headers = new Headers(this.#headers)
+    // [spec] "If the EventSource object's last event ID string is not the empty string, then: Let
+    // lastEventIDValue be the EventSource object's last event ID string, encoded as UTF-8. Set
+    // (`Last-Event-ID`, lastEventIDValue) in request's header list." A header value is a byte string,
+    // so each UTF-8 byte becomes one character (an id such as "é" would otherwise make fetch throw).
+    if (this.#lastEventId !== '') {
+      headers.set('last-event-id', String.fromCharCode(...new TextEncoder().encode(this.#lastEventId)))
+    }
+    let response: Promise<Response>
+    try {
+      response = (init.fetch ?? globalThis.fetch)(this.url, {
+        method: init.method ?? 'GET',
+        headers,
+        body: init.body,
+        credentials: init.credentials ?? (this.withCredentials ? 'include' : 'same-origin'),
+        cache: 'no-store',
+        redirect: 'follow',
+        signal: conn.controller.signal,
+      })
+    } catch (error) {
+      response = Promise.reject(error) // an injected fetch that throws is a network error like any other
+    }
+    response.then(
+      (res) => this.#onResponse(conn, res),
       (error: unknown) => this.#onNetworkError(conn, error),
     )
   }

@@ -602,3 +602,26 @@ test('close() from a statechange handler stops everything at once: no open, no e
     await server.close()
   }
 })
+
+test('a non-ASCII last event id is sent as its UTF-8 bytes; invalid headers throw at construction', async () => {
+  const server = await startScriptedServer(({ index, res }) => {
+    openStream(res)
+    if (index === 0) res.end('id: é☃\ndata: a\n\n')
+    else res.write('data: b\n\n')
+  })
+  const source = new LifelineEventSource(server.url(), { retry: { initialDelay: 1 } })
+  try {
+    await new Collector(source).count('message', 2)
+    assert.equal(source.lastEventId, 'é☃')
+    const raw = server.requests[1]?.req.rawHeaders
+    const value = raw?.[raw.findIndex((h) => h.toLowerCase() === 'last-event-id') + 1]
+    assert.equal(Buffer.from(value ?? '', 'latin1').toString('utf8'), 'é☃')
+  } finally {
+    source.close()
+    await server.close()
+  }
+  assert.throws(
+    () => new LifelineEventSource(server.url(), { headers: { 'x-bad': 'line\nbreak' } }),
+    TypeError,
+  )
+})
