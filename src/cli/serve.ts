@@ -67,6 +67,12 @@ export async function runServe(flags: Record<string, unknown>): Promise<void> {
       'auth is off: anyone who can reach this port may publish and subscribe (set --jwt-secret, --jwt-public-key or --jwt-jwks)',
     )
   }
+  if (!app.hub.ready()) {
+    logger.warn(
+      { redis: redactUrl(config.redis) },
+      'history backend not reachable yet: /readyz answers 503 and publish 503 until it is',
+    )
+  }
   process.stderr.write(banner(url, config))
 
   let stopping = false
@@ -118,4 +124,16 @@ function banner(url: string, config: HubConfig): string {
     '',
     '',
   ].join('\n')
+}
+
+/** A Redis URL without its password, for logs. */
+function redactUrl(url: string | undefined): string | undefined {
+  if (!url) return url
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.href
+  } catch {
+    return 'invalid url'
+  }
 }

@@ -63,7 +63,7 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
   const auth = createAuth(config)
   const clientAddress = createClientAddressResolver(config.trustProxy)
   const cors = createCors(config.corsOrigin)
-  const history = await openHistory(config)
+  const history = await openHistory(config, logger)
   const hub = createHub({
     heartbeatMs: config.heartbeat,
     writeTimeoutMs: config.writeTimeout,

@@ -6,6 +6,7 @@
 import { LifelineError } from '../protocol/errors.ts'
 import { FileHistory } from '../server/history/file.ts'
 import type { History } from '../server/history/history.ts'
+import type { Logger } from './logging.ts'
 import type { HubConfig } from './options.ts'
 
 export type HistoryKind = 'memory' | 'file' | 'redis'
@@ -15,11 +16,19 @@ export function historyKind(config: HubConfig): HistoryKind {
 }
 
 /** undefined: let the hub build its in-memory ring. Throws LifelineError with a one-line message. */
-export async function openHistory(config: HubConfig): Promise<History | undefined> {
+export async function openHistory(config: HubConfig, logger?: Logger): Promise<History | undefined> {
   const retention = { maxEvents: config.historySize, ttlMs: config.historyTtl }
   if (config.redis) {
     const { createRedisHistory } = await import('../redis/index.ts')
-    return createRedisHistory({ url: config.redis, keyPrefix: config.redisPrefix, ...retention })
+    // DESIGN §8: a node reports ready only once it reads the stream. Start without waiting for Redis
+    // (not ready, publish 503) rather than crash-loop while Redis comes up.
+    return createRedisHistory({
+      url: config.redis,
+      keyPrefix: config.redisPrefix,
+      ...retention,
+      connectTimeoutMs: 0,
+      onError: (err) => logger?.error({ err }, 'redis history error'),
+    })
   }
   if (config.historyFile) {
     try {
