@@ -220,7 +220,7 @@ test('a client that never reads is closed as a slow consumer while others keep u
   const slowClosed = async () =>
     ((await metricValue(hub.url, 'lifeline_connections_closed_total{reason="buffer_overflow"}')) ?? 0) +
     ((await metricValue(hub.url, 'lifeline_connections_closed_total{reason="write_timeout"}')) ?? 0)
-  // Smaller than --max-buffered, so a reading subscriber never overflows on one event.
+  // Well under --max-buffered, so a reading subscriber never overflows on one event.
   const big = 'b'.repeat(48 * 1024)
   const deadline = Date.now() + 30_000
   let closed = 0
