@@ -1,7 +1,8 @@
 /**
  * The client bundled with esbuild and run in real Chromium (playwright-core) against a local server:
- * it receives events, reconnects after the server drops the connection, sends Last-Event-ID, and a
- * page coming back `online` skips a long reconnect wait.
+ * it receives events, reconnects after the server drops the connection, sends Last-Event-ID, a page
+ * coming back `online` or visible skips a long reconnect wait, and a cross-origin stream with
+ * credentials works through CORS.
  */
 import assert from 'node:assert/strict'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -16,7 +17,7 @@ interface Seen {
   lastEventId: string | undefined
 }
 
-test('the bundled client in Chromium: events, reconnect after a drop, Last-Event-ID, online and visible wake', async (t) => {
+test('the bundled client in Chromium: events, reconnect after a drop, Last-Event-ID, online and visible wake, cross-origin', async (t) => {
   const script = await bundleForBrowser('src/client/index.ts', { globalName: 'Lifeline' })
   const requests: Seen[] = []
   const open = new Set<ServerResponse>()
@@ -154,4 +155,68 @@ test('the bundled client in Chromium: events, reconnect after a drop, Last-Event
   assert.deepEqual(await page.evaluate(() => (window as unknown as { hidden: string[] }).hidden), [
     '/busy-hidden 2',
   ])
+
+  // Cross-origin, with credentials and a custom header: fetch preflights (a native EventSource would
+  // not), so the server must allow Last-Event-ID and Cache-Control, as the hub's CORS does.
+  const preflights: string[] = []
+  const crossRequests: Array<{ lastEventId: string | undefined; authorization: string | undefined }> = []
+  const cross = createServer((req, res) => {
+    const cors = {
+      'access-control-allow-origin': origin,
+      'access-control-allow-credentials': 'true',
+      'access-control-expose-headers': 'Retry-After',
+    }
+    if (req.method === 'OPTIONS') {
+      preflights.push(String(req.headers['access-control-request-headers']))
+      return void res
+        .writeHead(204, {
+          ...cors,
+          'access-control-allow-methods': 'GET',
+          'access-control-allow-headers': 'Authorization, Last-Event-ID, Cache-Control',
+        })
+        .end()
+    }
+    const header = req.headers['last-event-id']
+    crossRequests.push({
+      lastEventId: typeof header === 'string' ? header : undefined,
+      authorization: req.headers.authorization,
+    })
+    res.writeHead(200, { ...cors, 'content-type': 'text/event-stream' })
+    if (crossRequests.length === 1) res.end('id: c1\ndata: cross\n\n')
+    else res.write('data: again\n\n')
+  })
+  await new Promise<void>((resolve) => cross.listen(0, '127.0.0.1', resolve))
+  t.after(async () => {
+    cross.closeAllConnections()
+    await new Promise<void>((resolve) => cross.close(() => resolve()))
+  })
+  const crossOrigin = `http://127.0.0.1:${(cross.address() as AddressInfo).port}`
+  await page.evaluate((url) => {
+    const w = window as unknown as { Lifeline: typeof import('../../src/client/index.ts'); cross: string[][] }
+    w.cross = []
+    const source = new w.Lifeline.EventSource(url, {
+      withCredentials: true,
+      headers: { authorization: 'Bearer t' },
+      retry: { initialDelay: 20 },
+    })
+    source.onmessage = (e) => {
+      w.cross.push([e.data, e.lastEventId, e.origin])
+      if (w.cross.length === 2) source.close()
+    }
+  }, `${crossOrigin}/x`)
+  await page.waitForFunction(() => (window as unknown as { cross: unknown[] }).cross.length >= 2, null, {
+    timeout: 20_000,
+  })
+  assert.deepEqual(await page.evaluate(() => (window as unknown as { cross: string[][] }).cross), [
+    ['cross', 'c1', crossOrigin],
+    ['again', 'c1', crossOrigin],
+  ])
+  assert.deepEqual(crossRequests, [
+    { lastEventId: undefined, authorization: 'Bearer t' },
+    { lastEventId: 'c1', authorization: 'Bearer t' },
+  ])
+  assert.ok(
+    preflights.some((headers) => headers.includes('last-event-id')),
+    `a preflight asked for Last-Event-ID: ${preflights}`,
+  )
 })
