@@ -110,6 +110,11 @@ describe('lifeline serve routes', () => {
       for (const key of ['id', 'openedAt', 'lastWriteAt', 'bytesSent', 'eventsSent', 'bufferedBytes'])
         assert.ok(key in mine, key)
       assert.equal(body.count, body.connections.length)
+      const settings = (a.json() as { settings: Record<string, unknown> }).settings
+      assert.equal(settings['heartbeatMs'], 300, 'the knobs in force are visible')
+      assert.equal(settings['retryMs'], 1_000)
+      assert.equal(settings['maxTopics'], 8)
+      assert.equal(settings['auth'], 'off')
     } finally {
       s.close()
     }
