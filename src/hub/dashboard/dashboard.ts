@@ -14,8 +14,9 @@
  * watcher whose queue is not empty (a slow dashboard misses frames instead of piling them up; the
  * hub's write timeout still applies). docs/dashboard.md explains the choice.
  */
+
+import { handleNode } from '../../adapters/node.ts'
 import { encodeEvent } from '../../protocol/encode.ts'
-import { handleNode } from '../../server/index.ts'
 import type { Hub, StreamHandle } from '../../server/types.ts'
 import { HttpError, type Req, type Res, sendError, sendJson } from '../http-error.ts'
 import { type Asset, type DashboardAssets, loadAssets } from './assets.ts'

@@ -238,7 +238,14 @@ async function start(): Promise<void> {
     }
   })
   stream.addEventListener(STATS_EVENT, (event) => {
-    render(JSON.parse((event as MessageEvent<string>).data) as StatsFrame)
+    let frame: StatsFrame
+    try {
+      frame = JSON.parse((event as MessageEvent<string>).data) as StatsFrame
+    } catch {
+      return // not a frame (something published to the reserved topic): ignore it
+    }
+    if (typeof frame?.time === 'number' && typeof frame.rates === 'object' && Array.isArray(frame.topics))
+      render(frame)
   })
 }
 
