@@ -59,7 +59,8 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle {
   lastEventId: string | undefined
 
   // Write path: events of one tick are joined into one transport write (one syscall per client per tick).
-  #pending: Uint8Array[] = []
+  /** Allocated on first use and reused: most idle streams never queue anything. */
+  #pending: Uint8Array[] | null = null
   #pendingEvents = 0
   dirty = false
   /** Monotonic ms by which the transport must drain, or 0 when it is not above its high-water mark. */
@@ -146,6 +147,7 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle {
   }
 
   #queue(id: string, bytes: Uint8Array): void {
+    if (this.#pending === null) this.#pending = []
     this.#pending.push(bytes)
     this.#pendingEvents++
     this.lastEventId = id
@@ -159,9 +161,9 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle {
   flush(now: number): void {
     this.dirty = false
     const pending = this.#pending
-    if (pending.length === 0 || this.state !== 'open') return
+    if (pending === null || pending.length === 0 || this.state !== 'open') return
     const events = this.#pendingEvents
-    this.#pending = []
+    this.#pending = null
     this.#pendingEvents = 0
     this.lastEventAt = now
     this.#idleWarned = false
@@ -350,7 +352,7 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle {
   #finish(reason: CloseReason): void {
     this.state = 'closing'
     this.closeReason = reason
-    this.#pending = []
+    this.#pending = null
     this.#held = null
     this.#ctx.onClosed(this, reason)
     this.#controller?.abort(reason)
