@@ -14,7 +14,8 @@ export interface RedisConnection {
   on(event: 'ready' | 'error' | 'close' | 'end', listener: (...args: unknown[]) => void): unknown
   connect(): Promise<void>
   quit(): Promise<unknown>
-  disconnect(): void
+  /** Closes the socket; with `reconnect` the client connects again at once. */
+  disconnect(reconnect?: boolean): void
 }
 
 export interface RedisClientModule {

@@ -456,8 +456,16 @@ class RedisHistory implements History {
       this.#probeOk = true
     } catch (error) {
       this.#probeOk = false
-      if (this.#cmd.status === 'ready')
+      if (error instanceof Error && /timed out/i.test(error.message)) {
+        // No answer in commandTimeoutMs on an open socket: a silent partition or a stuck Redis. The
+        // blocked XREAD would not notice for minutes (TCP keep-alive); reconnect both connections, and
+        // the reader checks and resumes from its last id as after any outage.
+        this.#synced = false
+        this.#cmd.disconnect(true)
+        this.#reader.disconnect(true)
+      } else if (this.#cmd.status === 'ready') {
         this.#onError(new Error(`Redis maintenance failed on ${this.#url}`, { cause: error }))
+      }
     } finally {
       this.#maintaining = false
     }

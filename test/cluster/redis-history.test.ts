@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -281,11 +282,14 @@ test('Redis restarted without persistence: subscribers get backend_lost, then th
 })
 
 test('a node that cannot reach Redis at start rejects with LIFELINE_ERR_BACKEND_UNAVAILABLE', async (t) => {
-  const redis = await startRedisServer()
-  const url = redis.url
-  await redis.stop()
+  // A port we hold, where every connection is dropped at once: nothing else can take it meanwhile.
+  const refuser = createServer((socket) => socket.destroy())
+  refuser.listen(0, '127.0.0.1')
+  await once(refuser, 'listening')
+  t.after(() => refuser.close())
+  const { port } = refuser.address() as AddressInfo
   const started = Date.now()
-  await rejectsUnavailable(createRedisHistory({ url, connectTimeoutMs: 500 }))
+  await rejectsUnavailable(createRedisHistory({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 500 }))
   assert.ok(Date.now() - started < DEADLINE_MS)
   t.diagnostic(`gave up after ${Date.now() - started} ms`)
 })
@@ -383,4 +387,21 @@ test('without the ioredis package, cluster mode fails with one error naming the 
   const error = JSON.parse(out) as { code?: string; message?: string }
   assert.equal(error.code, 'LIFELINE_ERR_REDIS_CLIENT_MISSING')
   assert.match(error.message ?? '', /npm install ioredis/)
+})
+
+test('a Redis that stops answering (CLIENT PAUSE) makes the node not ready within commandTimeoutMs, then it recovers', async (t) => {
+  const redis = await startRedisServer()
+  t.after(() => redis.stop())
+  const a = await createRedisHistory({ url: redis.url, keyPrefix: 't9:', commandTimeoutMs: 400 })
+  t.after(() => a.close())
+  const b = await createRedisHistory({ url: redis.url, keyPrefix: 't9:' })
+  t.after(() => b.close())
+  const onA = record(a)
+  assert.ok(a.ready())
+  assert.match(await redis.command('CLIENT PAUSE 2500 ALL'), /^\+OK/)
+  await eventually(() => !a.ready(), 'A not ready while Redis does not answer')
+  await eventually(() => a.ready(), 'A ready again after the pause')
+  const after = await b.append(['t'], { data: 'after the pause' })
+  await onA.until(() => onA.events.some((e) => e.id === after.id), 'the event after the pause on A')
+  assert.deepEqual(onA.resets, [])
 })
