@@ -33,6 +33,11 @@ const ALLOWED_PARTS: Record<Part, readonly Part[]> = {
 const LIBRARY: ReadonlySet<Part> = new Set(['protocol', 'server', 'adapters', 'client'])
 /** Parts that run in browsers too: not even `node:` builtins. */
 const PORTABLE: ReadonlySet<Part> = new Set(['protocol', 'client'])
+/**
+ * The package entry of `lifeline-sse/server` re-exports the adapters (DESIGN.md §1 lists them under
+ * that export). Only this barrel may point from server/ to adapters/; the core files may not.
+ */
+const ENTRY_REEXPORTS: Readonly<Record<string, Part>> = { 'server/index.ts': 'adapters' }
 /** Optional native helpers a library part may load with a guarded dynamic `import()` (never required). */
 const OPTIONAL_DYNAMIC = new Set(['net-keepalive'])
 
@@ -160,6 +165,7 @@ describe('architecture', () => {
     assert.ok(probe('server/x.ts', '../cli/main.ts'), 'server -> cli')
     assert.ok(probe('hub/x.ts', '../cli/main.ts'), 'hub -> cli')
     assert.ok(probe('protocol/x.ts', '../server/hub.ts'), 'protocol -> server')
+    assert.ok(probe('server/hub.ts', '../adapters/node.ts'), 'server core -> adapters')
   })
 
   test('the rules allow the arrows DESIGN.md draws', () => {
@@ -169,6 +175,7 @@ describe('architecture', () => {
     assert.equal(probe('server/x.ts', 'net-keepalive', 'dynamic'), undefined)
     assert.equal(probe('hub/x.ts', 'pino'), undefined)
     assert.equal(probe('cli/x.ts', '../hub/app.ts'), undefined)
+    assert.equal(probe('server/index.ts', '../adapters/node.ts'), undefined, 'the package entry re-exports adapters')
   })
 
   test('the scanner sees static, multi-line, re-export and dynamic imports', () => {
