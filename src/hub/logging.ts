@@ -3,8 +3,9 @@
  * `connection open` info, `connection idle` warn, `connection close` info for normal reasons, warn for
  * timeouts and slow consumers, error for faults. Nothing is logged per event.
  */
+
+import { createRequire } from 'node:module'
 import { type Logger, pino } from 'pino'
-import pretty from 'pino-pretty'
 import type { CloseReason, Hub } from '../server/types.ts'
 import type { LogLevel } from './options.ts'
 
@@ -13,7 +14,11 @@ export type { Logger }
 export function createLogger(level: LogLevel, options: { pretty?: boolean } = {}): Logger {
   const usePretty = options.pretty ?? process.stdout.isTTY === true
   const base = { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }
-  if (usePretty) return pino(base, pretty({ colorize: true, sync: true, ignore: 'pid,hostname' }))
+  if (usePretty) {
+    // Loaded only for a terminal: servers writing JSON never pay for the pretty printer.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty')
+    return pino(base, pretty({ colorize: true, sync: true, ignore: 'pid,hostname' }))
+  }
   return pino(base)
 }
 
