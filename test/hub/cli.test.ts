@@ -76,3 +76,9 @@ test('a bad setting stops the start with one line naming it', async () => {
     }),
   )
 })
+
+test('lifeline --help lists serve, publish and tail (and bench/doctor when their modules exist)', async () => {
+  const { code, stdout } = await runCli(['--help'], {}, 45_000)
+  assert.equal(code, 0)
+  for (const name of ['serve', 'publish', 'tail']) assert.match(stdout, new RegExp(`^\\s+${name} \\[options\\]`, 'm'), name)
+})
