@@ -85,12 +85,17 @@ export async function createRedisHistory(options: RedisHistoryOptions): Promise<
   return history
 }
 
-function unavailable(what: string, cause?: unknown): LifelineError {
-  const reason = cause instanceof Error ? `: ${cause.message}` : ''
+const RETRY_HINT = 'Nothing was stored; retry when /readyz answers 200'
+const START_HINT = 'Check the Redis URL (host, port, password, TLS) and that Redis is running'
+
+function unavailable(what: string, cause?: unknown, hint = RETRY_HINT): LifelineError {
+  const reason = cause instanceof Error ? ` (${cause.message})` : ''
   return new LifelineError(
     'LIFELINE_ERR_BACKEND_UNAVAILABLE',
-    `Redis is unavailable, ${what}${reason}. Nothing was stored; retry when /readyz answers 200`,
-    { cause },
+    `Redis is unavailable, ${what}${reason}. ${hint}`,
+    {
+      cause,
+    },
   )
 }
 
@@ -138,6 +143,8 @@ class RedisHistory implements History {
   #loop: Promise<void> | undefined
   #timer: NodeJS.Timeout | undefined
   #maintaining = false
+  /** The latest connection error, for messages. */
+  #lastError: Error | undefined
 
   constructor(client: RedisClientModule, options: RedisHistoryOptions) {
     this.#keys = redisKeys(options.keyPrefix ?? DEFAULTS.keyPrefix)
@@ -195,10 +202,13 @@ class RedisHistory implements History {
       this.#cmd = new client.Redis(options.url, cmdOptions)
       this.#reader = new client.Redis(options.url, readerOptions)
     }
-    // Connection errors are expected while Redis is away; ready() and append() report them.
-    const ignore = () => {}
-    this.#cmd.on('error', ignore)
-    this.#reader.on('error', ignore)
+    // Connection errors repeat on every retry while Redis is away: ready() turns false, and the last
+    // one is kept to explain a failed start or a refused append (wrong password, TLS, DNS...).
+    const remember = (error: unknown) => {
+      if (error instanceof Error) this.#lastError = error
+    }
+    this.#cmd.on('error', remember)
+    this.#reader.on('error', remember)
     this.#reader.on('close', () => {
       this.#synced = false
     })
@@ -217,7 +227,11 @@ class RedisHistory implements History {
     while (!this.ready()) {
       if (Date.now() >= deadline) {
         await this.close()
-        throw unavailable(`no answer from ${this.#url} within ${this.#connectTimeoutMs} ms`)
+        throw unavailable(
+          `no answer from ${this.#url} within ${this.#connectTimeoutMs} ms`,
+          this.#lastError,
+          START_HINT,
+        )
       }
       await sleep(RETRY_MIN_MS / 2)
     }
@@ -228,7 +242,7 @@ class RedisHistory implements History {
     event: { readonly data: string; readonly event?: string | undefined },
   ): Promise<StoredEvent> {
     if (this.#closed) throw unavailable('the history is closed')
-    if (this.#cmd.status !== 'ready') throw unavailable(`not connected to ${this.#url}`)
+    if (this.#cmd.status !== 'ready') throw unavailable(`not connected to ${this.#url}`, this.#lastError)
     let id: string
     try {
       id = await appendEntry(this.#cmd, this.#keys.stream, topics, event.data, event.event, this.#maxEvents)

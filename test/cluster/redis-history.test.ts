@@ -405,3 +405,19 @@ test('a Redis that stops answering (CLIENT PAUSE) makes the node not ready withi
   await onA.until(() => onA.events.some((e) => e.id === after.id), 'the event after the pause on A')
   assert.deepEqual(onA.resets, [])
 })
+
+test('a wrong password fails the start with the reason from Redis and without the password', async (t) => {
+  const redis = await startRedisServer({ args: ['--requirepass', 'right-secret'] })
+  t.after(() => redis.stop())
+  const wrong = redis.url.replace('redis://', 'redis://:wrong-secret@')
+  await assert.rejects(createRedisHistory({ url: wrong, connectTimeoutMs: 800 }), (error: unknown) => {
+    assert.ok(error instanceof LifelineError)
+    assert.equal(error.code, 'LIFELINE_ERR_BACKEND_UNAVAILABLE')
+    assert.match(error.message, /WRONGPASS/)
+    assert.doesNotMatch(error.message, /wrong-secret/)
+    return true
+  })
+  const right = await createRedisHistory({ url: redis.url.replace('redis://', 'redis://:right-secret@') })
+  t.after(() => right.close())
+  assert.ok(right.ready())
+})

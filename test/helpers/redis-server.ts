@@ -114,7 +114,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
         )
       }
       try {
-        if ((await rawCommand(port, 'PING', 500)).startsWith('+PONG')) return
+        // Up: PONG, or NOAUTH when it was started with --requirepass.
+        if (/^(\+PONG|-NOAUTH)/.test(await rawCommand(port, 'PING', 500))) return
       } catch {
         // not listening yet
       }
