@@ -147,7 +147,11 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
         sendError(res, err)
         return
       }
-      logger.error({ err, method: req.method, url: req.url?.slice(0, 200) }, 'request failed')
+      // The path only: a query may hold an access_token.
+      logger.error(
+        { err, method: req.method, path: (req.url ?? '').split('?')[0]?.slice(0, 200) },
+        'request failed',
+      )
       sendError(
         res,
         new HttpError('internal_error', 'The hub failed to answer this request; it has been logged.'),
