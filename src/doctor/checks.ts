@@ -23,7 +23,8 @@ export const FIRST_BYTE_WARN_MS = 1_000
 
 const BUFFERING_FIX =
   'turn response buffering off for the stream route: nginx `proxy_buffering off;` (and do not ignore ' +
-  '`X-Accel-Buffering`), HAProxy has no buffering unless a filter adds it, Caddy `flush_interval -1`; ' +
+  '`X-Accel-Buffering`) and no gzip of text/event-stream; HAProxy `option http-no-delay` (else ~200 ms per ' +
+  'event) and no `compression` for it; Caddy `flush_interval -1`; ' +
   'CDNs: bypass caching for text/event-stream. See deploy/ and docs/operations.md.'
 
 function seconds(ms: number): string {

@@ -149,6 +149,14 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       })
     } else {
       await sleep(SETTLE_MS)
+      // A first, unmeasured marker opens the publisher's connection (TCP, TLS), so the measure below is
+      // the stream path only. Its result says whether publishing works at all.
+      const warm = await publish(target, topic, `doctor-0-${nonce}`, options.token)
+      if (!('error' in warm)) {
+        await probe
+          .waitForEvent((e) => e.data === `doctor-0-${nonce}`, deliveryTimeoutMs)
+          .catch(() => undefined)
+      }
       const sentAt = probe.now()
       const published = await publish(target, topic, `doctor-1-${nonce}`, options.token)
       if ('error' in published) {

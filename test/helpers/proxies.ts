@@ -420,22 +420,37 @@ export async function streamsOn(hubUrl: string, topic: string): Promise<number> 
 }
 
 /**
- * Publish -> arrival for `count` events in a row, each awaited before the next; resolves with the
- * median in ms (and every sample). The median keeps one scheduler hiccup of a loaded CI machine from
- * failing a latency bound, while a proxy that holds events (buffering, MSG_MORE) delays every one.
+ * How long the proxy holds events: `count` events published one after another to the hub, each read
+ * on a stream straight from the hub (`direct`) and on one through the proxy (`proxied`); the delay the
+ * proxy adds is the arrival through the proxy minus the arrival straight from the hub. Resolves with
+ * the median of those (and the samples, and the publish -> arrival times through the proxy). Measured
+ * against the direct stream, a loaded CI machine's scheduling delays of the hub and the publisher
+ * cancel out; the median keeps one hiccup of the proxy process from failing the bound, while a proxy
+ * that holds events (buffering, MSG_MORE) delays every one.
  */
-export async function medianDeliveryMs(
-  probe: Probe,
+export async function medianAddedDelayMs(
+  proxied: Probe,
+  direct: Probe,
   hubUrl: string,
   topic: string,
   count = 5,
-): Promise<{ median: number; samples: number[] }> {
-  const samples: number[] = []
+): Promise<{ median: number; added: number[]; endToEnd: number[] }> {
+  const added: number[] = []
+  const endToEnd: number[] = []
   for (let i = 0; i < count; i++) {
-    const ms = await deliveryMs(probe, hubUrl, topic, `sample-${i}-${Date.now()}`, 5_000)
-    if (ms === undefined) throw new Error(`event ${i} did not arrive within 5 s`)
-    samples.push(Math.round(ms))
+    const data = `sample-${i}-${Date.now()}`
+    const fromProxied = proxied.events.length
+    const fromDirect = direct.events.length
+    const sentAt = performance.now()
+    await publish(hubUrl, topic, data)
+    const [viaProxy, straight] = await Promise.all([
+      proxied.waitForEvent((e) => e.data === data, 5_000, fromProxied),
+      direct.waitForEvent((e) => e.data === data, 5_000, fromDirect),
+    ])
+    const proxiedAt = proxied.startedAt + viaProxy.at
+    added.push(Math.round(proxiedAt - (direct.startedAt + straight.at)))
+    endToEnd.push(Math.round(proxiedAt - sentAt))
   }
-  const sorted = [...samples].sort((a, b) => a - b)
-  return { median: sorted[Math.floor(count / 2)] as number, samples }
+  const sorted = [...added].sort((a, b) => a - b)
+  return { median: sorted[Math.floor(count / 2)] as number, added, endToEnd }
 }
