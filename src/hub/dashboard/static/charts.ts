@@ -110,7 +110,7 @@ export class TimeChart {
       stroke: muted,
       grid: { stroke: grid, width: 1, show: side === 3 },
       ticks: { stroke: grid, width: 1 },
-      size: 56,
+      size: side === 1 ? 70 : 56,
       values: (_u, values) => values.map(format),
     })
     this.#plot = new uPlot(
