@@ -183,9 +183,14 @@ describe('dashboard HTTP (auth off)', () => {
   })
 })
 
-test('the stats timer runs only while a dashboard watches', async (t) => {
+test("the stats timer runs only while a dashboard watches, and streams take the hub's client address", async (t) => {
   const hub = createHub()
-  const dashboard = createDashboard({ hub, requireAdmin: () => true, logger: { info() {}, warn() {} } })
+  const dashboard = createDashboard({
+    hub,
+    requireAdmin: () => true,
+    logger: { info() {}, warn() {} },
+    clientAddress: () => '203.0.113.9',
+  })
   const server = createServer((req, res) => {
     void dashboard.handle(req, res, new URL(req.url ?? '/', 'http://localhost'))
   })
@@ -199,6 +204,11 @@ test('the stats timer runs only while a dashboard watches', async (t) => {
   const first = await openRaw(url)
   const second = await openRaw(url)
   assert.equal(dashboard.sampler.running, true)
+  assert.deepEqual(
+    hub.connections().map((c) => c.remoteAddress),
+    ['203.0.113.9', '203.0.113.9'],
+    'the address comes from the hub (trust-proxy), not the socket',
+  )
   first.close()
   await until('the first watcher to leave', () => hub.size === 1)
   assert.equal(dashboard.sampler.running, true, 'one watcher left: still sampling')

@@ -29,6 +29,8 @@ export interface DashboardContext {
   /** Resolves true when the request may see admin data; otherwise it has answered (401/403) itself. */
   requireAdmin: (req: Req, res: Res) => Promise<boolean> | boolean
   logger: { info(...args: unknown[]): void; warn(...args: unknown[]): void }
+  /** The client address after `--trust-proxy` resolution. @default the socket's address */
+  clientAddress?: ((req: Req) => string) | undefined
 }
 
 export interface Dashboard {
@@ -110,7 +112,11 @@ export function createDashboard(ctx: DashboardContext, options: DashboardOptions
   })
 
   async function openStatsStream(req: Req, res: Res): Promise<void> {
-    const stream = handleNode(hub, req, res, { topics: [STATS_TOPIC], lastEventId: undefined })
+    const stream = handleNode(hub, req, res, {
+      topics: [STATS_TOPIC],
+      lastEventId: undefined,
+      ...(ctx.clientAddress === undefined ? {} : { remoteAddress: ctx.clientAddress(req) }),
+    })
     if (stream === undefined) return // refused (limits, draining): the adapter answered
     const watcher: Watcher = { stream, res: res as unknown as WatcherResponse }
     watchers.add(watcher)
