@@ -149,6 +149,7 @@ function table(s: Scenario, rows: Row[]): string {
   const out = [`\n## ${s.name}: ${s.what} (${seconds} s, median of ${rounds} round(s))`]
   const header = [
     'peer',
+    'published',
     'p50 ms',
     'p99 ms',
     'max ms',
@@ -194,6 +195,7 @@ function table(s: Scenario, rows: Row[]): string {
     }
     const cells = [
       peer,
+      String(m(ok, (r) => r.published)),
       m(ok, (r) => r.p50).toFixed(1),
       m(ok, (r) => r.p99).toFixed(1),
       m(ok, (r) => r.max).toFixed(1),
@@ -226,7 +228,7 @@ for (const s of scenarios) {
         `  ${s.name} round ${round + 1} ${pad(peer, 10)} ` +
           (row.error
             ? `failed: ${row.error}`
-            : `p50 ${row.p50} ms p99 ${row.p99} ms max ${row.max} ms, ${row.received}/${row.expected} delivered, ${row.perSecond} ev/s, lost ${row.lost}, dup ${row.duplicates}, reconnects ${row.reconnects}, server ${row.cpuUsPerEvent ?? '-'} µs/event`),
+            : `${row.published} published, p50 ${row.p50} ms p99 ${row.p99} ms max ${row.max} ms, ${row.received}/${row.expected} delivered, ${row.perSecond} ev/s, lost ${row.lost}, dup ${row.duplicates}, reconnects ${row.reconnects}, server ${row.cpuUsPerEvent ?? '-'} µs/event`),
       )
     }
   }

@@ -11,9 +11,9 @@ import {
   type Server,
 } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { handleNode } from '../../src/adapters/node.ts'
 import { EventStreamParser } from '../../src/protocol/parse.ts'
 import { createHub } from '../../src/server/hub.ts'
-import { handleNode } from '../../src/server/index.ts'
 import type { Hub, HubOptions } from '../../src/server/types.ts'
 
 export interface Received {
