@@ -14,8 +14,8 @@ export interface CheckResult {
   readonly fix?: string
 }
 
-/** Above this, publish -> receive is suspicious (a proxy or the network holds bytes a little). */
-export const DELIVERY_WARN_MS = 250
+/** An event arriving this long after its publish was acknowledged was held by something on the path. */
+export const HELD_WARN_MS = 100
 /** Above this (or never), an event is being buffered: a user waits for the next event to push it out. */
 export const DELIVERY_FAIL_MS = 1_000
 /** The hub writes `retry:` and a comment at once; a generic server should at least flush headers. */
@@ -123,8 +123,22 @@ export function checkFirstBytes(probe: Probe): CheckResult {
   }
 }
 
-/** `sentAt`: when the publish request went out; `event`: the doctor's event as it arrived (or undefined). */
-export function checkDelivery(sentAt: number, event: TimedEvent | undefined, waitedMs: number): CheckResult {
+/** When the doctor's publish request went out, and when its 201 came back (ms on the probe's clock). */
+export interface PublishTiming {
+  readonly sentAt: number
+  readonly ackedAt: number
+}
+
+/**
+ * The event travels publisher -> hub -> subscriber while the acknowledgement travels hub -> publisher,
+ * so on a clean path the event arrives about when the 201 does, whatever the network's latency. How
+ * long after the 201 it arrives is what the path held it back.
+ */
+export function checkDelivery(
+  timing: PublishTiming,
+  event: TimedEvent | undefined,
+  waitedMs: number,
+): CheckResult {
   if (event === undefined) {
     return {
       name: 'delivery',
@@ -133,15 +147,19 @@ export function checkDelivery(sentAt: number, event: TimedEvent | undefined, wai
       fix: BUFFERING_FIX,
     }
   }
-  const latency = event.at - sentAt
-  const detail = `published event arrived ${Math.round(latency)} ms after the publish request was sent`
-  if (latency <= DELIVERY_WARN_MS) return { name: 'delivery', verdict: 'pass', detail }
-  if (latency <= DELIVERY_FAIL_MS) {
+  const latency = Math.round(event.at - timing.sentAt)
+  const held = Math.round(event.at - timing.ackedAt)
+  const detail =
+    held > 0
+      ? `published event arrived ${latency} ms after the publish, ${held} ms after the hub acknowledged it`
+      : `published event arrived ${latency} ms after the publish, before the hub's acknowledgement`
+  if (held <= HELD_WARN_MS) return { name: 'delivery', verdict: 'pass', detail }
+  if (held <= DELIVERY_FAIL_MS) {
     return {
       name: 'delivery',
       verdict: 'warn',
-      detail,
-      fix: `slower than ${DELIVERY_WARN_MS} ms: network latency, or ${BUFFERING_FIX}`,
+      detail: `${detail}: something on the path holds small writes`,
+      fix: BUFFERING_FIX,
     }
   }
   return {

@@ -74,7 +74,7 @@ async function publish(
   topic: string,
   data: string,
   token: string | undefined,
-): Promise<{ id: string } | { error: string }> {
+): Promise<{ id: string; ackedAt: number } | { error: string }> {
   try {
     const res = await fetch(target, {
       method: 'POST',
@@ -85,8 +85,11 @@ async function publish(
     const text = await res.text()
     if (res.status !== 201 && res.status !== 200)
       return { error: `POST ${target.pathname} answered ${res.status} ${text.slice(0, 160)}` }
+    const ackedAt = performance.now()
     const body = JSON.parse(text) as { id?: unknown }
-    return typeof body.id === 'string' ? { id: body.id } : { error: `POST ${target.pathname} answered no id` }
+    return typeof body.id === 'string'
+      ? { id: body.id, ackedAt }
+      : { error: `POST ${target.pathname} answered no id` }
   } catch (error) {
     return { error: `POST ${target} failed: ${(error as Error).message}` }
   }
@@ -170,7 +173,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
         first = await probe
           .waitForEvent((e) => e.data === `doctor-1-${nonce}`, Math.max(deliveryTimeoutMs, DELIVERY_FAIL_MS))
           .catch(() => undefined)
-        add(checkDelivery(sentAt, first, deliveryTimeoutMs))
+        add(checkDelivery({ sentAt, ackedAt: published.ackedAt - probe.startedAt }, first, deliveryTimeoutMs))
       }
     }
 
