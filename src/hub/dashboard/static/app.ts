@@ -134,48 +134,54 @@ function renderCards(f: StatsFrame): void {
   text('s-buffering', `${formatCount(f.bufferingStreams)} streams with a queue`)
   text('s-history', formatCount(t.historyEvents))
   text('uptime', `up ${formatDuration(f.uptimeSeconds * 1000)}`)
+  document.title = `${formatCount(f.connections)} streams · Lifeline hub`
 }
 
 function renderCloses(f: StatsFrame): void {
   const body = byId<HTMLTableElement>('closes').tBodies[0] as HTMLTableSectionElement
-  const rows = CLOSE_REASONS.map((reason) => {
-    const tr = document.createElement('tr')
-    const name = document.createElement('td')
-    name.textContent = reason
-    const total = document.createElement('td')
-    total.className = 'num'
-    total.textContent = formatCount(f.totals.closed[reason] ?? 0)
-    const rate = document.createElement('td')
-    rate.className = 'num'
-    rate.textContent = formatCount(f.closesPerSecond[reason] ?? 0)
-    tr.append(name, total, rate)
-    return tr
+  CLOSE_REASONS.forEach((reason, i) => {
+    const tr = body.rows[i] ?? body.insertRow()
+    if (tr.cells.length === 0) {
+      tr.insertCell().textContent = reason
+      tr.insertCell().className = 'num'
+      tr.insertCell().className = 'num'
+    }
+    ;(tr.cells[1] as HTMLTableCellElement).textContent = formatCount(f.totals.closed[reason] ?? 0)
+    ;(tr.cells[2] as HTMLTableCellElement).textContent = formatCount(f.closesPerSecond[reason] ?? 0)
   })
-  body.replaceChildren(...rows)
+}
+
+/** A topic row; built once and reused, so keyboard focus survives the per-second redraw. */
+function topicRow(body: HTMLTableSectionElement): HTMLTableRowElement {
+  const tr = body.insertRow()
+  tr.tabIndex = 0
+  const filter = (): void => table.filterTopic(tr.dataset['topic'] ?? '')
+  tr.addEventListener('click', filter)
+  tr.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') filter()
+  })
+  tr.insertCell()
+  const count = tr.insertCell()
+  count.className = 'num bar-cell'
+  const fill = document.createElement('div')
+  fill.className = 'fill'
+  count.append(fill, document.createElement('span'))
+  return tr
 }
 
 function renderTopics(f: StatsFrame): void {
   const body = byId<HTMLTableElement>('topics').tBodies[0] as HTMLTableSectionElement
   const largest = f.topics[0]?.subscribers ?? 1
-  const rows = f.topics.map(({ topic, subscribers }) => {
-    const tr = document.createElement('tr')
+  while (body.rows.length > f.topics.length) body.deleteRow(-1)
+  f.topics.forEach(({ topic, subscribers }, i) => {
+    const tr = body.rows[i] ?? topicRow(body)
     tr.dataset['topic'] = topic
     tr.title = `Show the streams on ${topic}`
-    tr.addEventListener('click', () => table.filterTopic(topic))
-    const name = document.createElement('td')
-    name.textContent = topic
-    const count = document.createElement('td')
-    count.className = 'num bar-cell'
-    const fill = document.createElement('div')
-    fill.className = 'fill'
-    fill.style.width = `${Math.round((subscribers / largest) * 100)}%`
-    const value = document.createElement('span')
-    value.textContent = formatCount(subscribers)
-    count.append(fill, value)
-    tr.append(name, count)
-    return tr
+    ;(tr.cells[0] as HTMLTableCellElement).textContent = topic
+    const count = tr.cells[1] as HTMLTableCellElement
+    ;(count.firstElementChild as HTMLElement).style.width = `${Math.round((subscribers / largest) * 100)}%`
+    ;(count.lastElementChild as HTMLElement).textContent = formatCount(subscribers)
   })
-  body.replaceChildren(...rows)
   text(
     'topic-count',
     f.topicCount > f.topics.length ? `top ${f.topics.length} of ${f.topicCount}` : String(f.topicCount),

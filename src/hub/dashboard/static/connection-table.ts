@@ -40,7 +40,15 @@ export class ConnectionTable {
     this.#token = token
     this.#onError = onError
     for (const th of el.table.querySelectorAll<HTMLTableCellElement>('th[data-sort]')) {
-      th.addEventListener('click', () => this.#sortBy(th.dataset['sort'] as ConnectionSortKey))
+      const sort = (): void => this.#sortBy(th.dataset['sort'] as ConnectionSortKey)
+      // Reachable by keyboard too: Tab to a header, Enter or Space sorts.
+      th.tabIndex = 0
+      th.addEventListener('click', sort)
+      th.addEventListener('keydown', (event) => {
+        if (event.key !== 'Enter' && event.key !== ' ') return
+        event.preventDefault()
+        sort()
+      })
     }
     el.prev.addEventListener('click', () => this.#page(-1))
     el.next.addEventListener('click', () => this.#page(1))
