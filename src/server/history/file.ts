@@ -14,6 +14,7 @@
  * checkpoint. `sync: 'full'` fsyncs the WAL on every commit for power-loss safety at ~1 fsync per publish.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import { LifelineError } from '../../protocol/errors.ts'
 import type { History, HistoryListener, ReadAfterResult, StoredEvent } from './history.ts'
 import { compareIds, formatId, newEpoch, parseSeq } from './ids.ts'
 import { eventBytes, type Retention, type RetentionOptions, retention } from './retention.ts'
@@ -74,7 +75,13 @@ export class FileHistory implements History {
   constructor(options: FileHistoryOptions) {
     this.#retention = retention(options)
     this.path = options.path
-    const sqlite = process.getBuiltinModule('node:sqlite')
+    const sqlite = process.getBuiltinModule('node:sqlite') as typeof import('node:sqlite') | undefined
+    if (sqlite === undefined) {
+      throw new LifelineError(
+        'LIFELINE_ERR_HISTORY_FILE',
+        `the file history needs node:sqlite, which Node ${process.version} does not offer: use Node >= 22.13 (or start Node with --experimental-sqlite)`,
+      )
+    }
     const db = new sqlite.DatabaseSync(options.path)
     this.#db = db
     try {
