@@ -82,6 +82,44 @@ export class Publisher {
     }
   }
 
+  /**
+   * Opens every lane with one publish to `topic` (which no stream subscribes to), so the timed events
+   * do not pay for TCP handshakes and the server's first-request costs.
+   */
+  async warmUp(topic: string): Promise<void> {
+    const url = this.#url
+    if (!url || this.#options.rate <= 0) return
+    const body = JSON.stringify({ topic, data: 'warm-up' })
+    await Promise.all(
+      this.#lanes.map(
+        (lane) =>
+          new Promise<void>((resolve) => {
+            const req = request(
+              {
+                host: url.hostname,
+                port: url.port,
+                path: url.pathname + url.search,
+                method: 'POST',
+                agent: lane.agent,
+                headers: {
+                  'content-type': 'application/json',
+                  'content-length': Buffer.byteLength(body),
+                  ...this.#options.headers,
+                },
+              },
+              (res) => {
+                res.resume()
+                res.once('end', resolve)
+                res.once('error', resolve)
+              },
+            )
+            req.once('error', () => resolve())
+            req.end(body)
+          }),
+      ),
+    )
+  }
+
   start(): void {
     const o = this.#options
     if (o.rate <= 0) return

@@ -172,6 +172,7 @@ export async function runBench(
     const rssOpen = server?.now()?.rssBytes
     const openNow = fleet.counters().open
 
+    await publisher.warmUp(`${o.topicPrefix}warm-up`)
     await fleet.expectFromStart()
     phase = 'publish'
     phaseStart = performance.now()

@@ -16,9 +16,11 @@ function int(name: string, min: number, max: number) {
   }
 }
 
-function duration(value: string): number {
+/** Checks a duration flag; it is converted in the action (defaults stay readable in --help). */
+function duration(value: string): string {
   try {
-    return parseDuration(value)
+    parseDuration(value)
+    return value
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message)
   }
@@ -50,7 +52,7 @@ export function benchCommand(): Command {
       '-d, --duration <time>',
       'how long to publish (or hold the streams idle): 500ms, 15s, 2m',
       duration,
-      D.durationMs,
+      '10s',
     )
     .option(
       '-r, --rate <n>',
@@ -101,26 +103,16 @@ export function benchCommand(): Command {
       '--connect-timeout <time>',
       'give up waiting for all streams to open after this long',
       duration,
-      D.connectTimeoutMs,
+      '30s',
     )
-    .option(
-      '--drain <time>',
-      'after publishing, wait this long at most for the last events',
-      duration,
-      D.drainMs,
-    )
+    .option('--drain <time>', 'after publishing, wait this long at most for the last events', duration, '2s')
     .option(
       '--heartbeat-timeout <time>',
       'reconnect a stream that received no byte for this long; 0 disables',
       duration,
-      D.heartbeatTimeoutMs,
+      '0',
     )
-    .option(
-      '--retry <time>',
-      'reconnect delay when the server sent no retry: (+-20% jitter)',
-      duration,
-      D.defaultRetryMs,
-    )
+    .option('--retry <time>', 'reconnect delay when the server sent no retry: (+-20% jitter)', duration, '1s')
     .option('--no-reconnect', 'do not reconnect streams that end')
     .option(
       '--server-pid <pid>',
@@ -136,7 +128,7 @@ export function benchCommand(): Command {
         {
           url,
           connections,
-          durationMs: flags.duration as number,
+          durationMs: parseDuration(flags.duration as string),
           rate: flags.rate as number,
           topics: flags.topics as number,
           topicPrefix: flags.topicPrefix as string,
@@ -147,10 +139,10 @@ export function benchCommand(): Command {
           workers: flags.workers as number | undefined,
           sourceAddresses: flags.sourceAddresses as number | undefined,
           connectConcurrency: flags.connectConcurrency as number,
-          connectTimeoutMs: flags.connectTimeout as number,
-          drainMs: flags.drain as number,
-          heartbeatTimeoutMs: flags.heartbeatTimeout as number,
-          defaultRetryMs: flags.retry as number,
+          connectTimeoutMs: parseDuration(flags.connectTimeout as string),
+          drainMs: parseDuration(flags.drain as string),
+          heartbeatTimeoutMs: parseDuration(flags.heartbeatTimeout as string),
+          defaultRetryMs: parseDuration(flags.retry as string),
           reconnect: flags.reconnect as boolean,
           serverPid: flags.serverPid as number | undefined,
           allowRemote: Boolean(flags.allowRemote),
