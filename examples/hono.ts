@@ -5,16 +5,21 @@
  *   curl -N 'http://127.0.0.1:8083/events?topic=news'
  *   curl -X POST http://127.0.0.1:8083/publish -H 'content-type: application/json' -d '{"topic":"news","data":"hi"}'
  */
-import { serve } from '@hono/node-server'
+import { type HttpBindings, serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { Hono } from 'hono'
 import { createHub, handleFetch } from '../src/server/index.ts'
 
 const hub = createHub()
-const app = new Hono()
+const app = new Hono<{ Bindings: HttpBindings }>()
 
 // The runtime knows the client address; pass it for per-IP limits and the registry.
-app.get('/events', (c) => handleFetch(hub, c.req.raw, { remoteAddress: getConnInfo(c).remote.address }))
+app.get('/events', (c) =>
+  handleFetch(hub, c.req.raw, {
+    remoteAddress: getConnInfo(c).remote.address,
+    socket: c.env.incoming.socket,
+  }),
+)
 
 app.post('/publish', async (c) => {
   const body = await c.req.json<{ topic: string | string[]; data: string; event?: string }>()

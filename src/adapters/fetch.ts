@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import type { Hub, SinkListener, StreamSink, TransportTuning } from '../server/types.ts'
 import {
   type AdapterOptions,
@@ -6,6 +7,7 @@ import {
   rejectionAnswer,
   subscribeOptions,
 } from './request.ts'
+import { tuneSocket } from './socket.ts'
 
 /**
  * Bytes the Web stream queues before it reports backpressure (`write` returns false). The runtime's
@@ -23,8 +25,11 @@ class FetchSink implements StreamSink {
   #controller!: ReadableStreamDefaultController<Uint8Array>
   #listener: SinkListener | undefined
   #done = false
+  #error: Error | undefined
+  readonly socket: Socket | undefined
 
-  constructor() {
+  constructor(socket: Socket | undefined) {
+    this.socket = socket
     this.body = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -39,9 +44,16 @@ class FetchSink implements StreamSink {
     )
   }
 
-  open(headers: ReadonlyArray<readonly [string, string]>, _transport: TransportTuning): void {
-    // The runtime owns the socket here; Nagle and keepalive are its settings.
+  open(headers: ReadonlyArray<readonly [string, string]>, transport: TransportTuning): void {
     this.headers = headers
+    // The runtime owns the socket; tune it only when the handler handed it over.
+    if (this.socket !== undefined) {
+      tuneSocket(this.socket, transport)
+      // ETIMEDOUT here is the kernel giving up on the peer (TCP_USER_TIMEOUT): a write timeout.
+      this.socket.once('error', (error: Error) => {
+        this.#error = error
+      })
+    }
   }
 
   attach(listener: SinkListener): void {
@@ -68,7 +80,7 @@ class FetchSink implements StreamSink {
   cancelledByClient(): void {
     if (this.#done) return
     this.#done = true
-    this.#listener?.closed()
+    this.#listener?.closed(this.#error)
   }
 
   end(done: () => void): void {
@@ -102,7 +114,7 @@ export function handleFetch(hub: Hub, request: Request, options?: AdapterOptions
     },
     options,
   )
-  const sink = new FetchSink()
+  const sink = new FetchSink(options?.socket)
   let answer: ReturnType<typeof errorAnswer>
   try {
     const result = hub.open(sink, sub)

@@ -63,7 +63,7 @@ export class NodeSink implements StreamSink {
         this.#error = error
       })
     }
-    res.flushHeaders()
+    // No flushHeaders(): the hub writes the first bytes right after this, and they leave together.
   }
 
   attach(listener: SinkListener): void {

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net'
 import { LifelineError } from '../protocol/errors.ts'
 import { pickLastEventId } from '../server/resume.ts'
 import type { Rejection, StreamHandle, SubscribeOptions } from '../server/types.ts'
@@ -10,6 +11,10 @@ import type { Rejection, StreamHandle, SubscribeOptions } from '../server/types.
 export type AdapterOptions = Partial<SubscribeOptions> & {
   /** Called with the open stream (its `signal`, `info()`, `close()`); `handleFetch` returns only a Response. */
   onStream?: (stream: StreamHandle) => void
+  /** `handleFetch` on Node only: the request's TCP socket (Hono on @hono/node-server:
+   *  `c.env.incoming.socket`), so the stream gets Nagle off, keepalive and TCP_USER_TIMEOUT as the
+   *  node adapter gives it. Left out: the runtime's own socket settings apply. */
+  socket?: Socket | undefined
 }
 
 /** The parts of a request every adapter can read, whatever the framework. */

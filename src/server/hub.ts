@@ -278,8 +278,8 @@ class LifelineHub implements Hub, ConnectionContext {
     this.#clock.add(connection)
     this.#stats.opened++
     // First bytes at once: a jittered `retry:` (a fleet must not reconnect in lockstep) and a comment.
-    connection.writeNow(encodeRetry(jitter(o.retryMs, 0.2, o.random)), now)
-    connection.writeNow(OPENED, now)
+    // One write (one chunk, one packet with the headers): a proxy sees the stream open at once.
+    connection.writeNow(Buffer.concat([encodeRetry(jitter(o.retryMs, 0.2, o.random)), OPENED]), now)
     this.#emit('open', connection.info())
     if (lastEventId !== undefined && connection.state === 'open') this.#resume(connection, lastEventId, now)
     return { ok: true, stream: connection }
