@@ -69,6 +69,9 @@ export class NodeSink implements StreamSink {
   attach(listener: SinkListener): void {
     this.#out.on('drain', () => listener.drained())
     this.#out.once('close', () => listener.closed(this.#error))
+    // The client may have left between the request and now: 'close' already fired and will not again.
+    if ((this.#out as { destroyed?: boolean }).destroyed === true)
+      queueMicrotask(() => listener.closed(this.#error))
   }
 
   write(chunk: Uint8Array): boolean {

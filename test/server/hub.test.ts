@@ -252,3 +252,24 @@ test('the registry lists each stream with its stats, and counts per address', as
   assert.equal(stats.delivered, 3)
   await hub.close()
 })
+
+test('close() waits for in-flight writes at most shutdownTimeoutMs, then abandons them', async () => {
+  const hub = createHub({ heartbeatMs: 0, shutdownTimeoutMs: 300 })
+  const stuck = new MemorySink()
+  // A transport that never finishes flushing (a client that stopped reading during the drain).
+  stuck.end = () => {
+    stuck.ended = true
+  }
+  const fine = new MemorySink()
+  hub.open(stuck, { topics: ['t'] })
+  hub.open(fine, { topics: ['t'] })
+  const started = performance.now()
+  await hub.close()
+  const took = performance.now() - started
+  assert.ok(took >= 290, `close() returned after ${took.toFixed(0)} ms`)
+  assert.equal(stuck.ended, true, 'it was asked to end cleanly first')
+  assert.equal(stuck.destroyed, true, 'then abandoned at the deadline')
+  assert.equal(fine.destroyed, false)
+  assert.equal(hub.ready(), false)
+  assert.equal(hub.size, 0)
+})
