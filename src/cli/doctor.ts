@@ -2,7 +2,7 @@
  * `lifeline doctor <url>`: checks a stream URL the way a browser sees it through every proxy in front
  * (docs/doctor.md). Exit code 0 when no check failed, 1 otherwise, 2 on bad arguments.
  */
-import { Command, InvalidArgumentError } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
 import { DEFAULT_TOPIC, DEFAULT_WATCH_MS, formatCheck, runDoctor } from '../doctor/doctor.ts'
 import { parseDuration } from '../hub/units.ts'
 
@@ -22,11 +22,13 @@ export function doctorCommand(): Command {
     .option('--no-publish', 'do not publish (the delivery and resume checks are skipped)')
     .option('--topic <topic>', 'topic to subscribe to and publish on', DEFAULT_TOPIC)
     .option('--token <jwt>', 'bearer token for subscribe and publish (env LIFELINE_TOKEN)')
-    .option(
-      '--watch <duration>',
-      'how long to watch for heartbeats and idle cuts (longer than the idle timeout you suspect)',
-      duration,
-      DEFAULT_WATCH_MS,
+    .addOption(
+      new Option(
+        '--watch <duration>',
+        'how long to watch for heartbeats and idle cuts (longer than the idle timeout you suspect)',
+      )
+        .argParser(duration)
+        .default(DEFAULT_WATCH_MS, `${DEFAULT_WATCH_MS / 1000}s`),
     )
     .option('--json', 'print the report as JSON')
     .action(
