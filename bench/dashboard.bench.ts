@@ -15,7 +15,6 @@
  * and the ratios naive/sample (CPU) and naive/frame (bytes).
  */
 import { queryConnections } from '../src/hub/dashboard/connection-query.ts'
-import { STATS_TOPIC } from '../src/hub/dashboard/stats-frame.ts'
 import { StatsSampler } from '../src/hub/dashboard/stats-sampler.ts'
 import { createHub } from '../src/server/index.ts'
 import type { SinkListener, StreamSink } from '../src/server/types.ts'
@@ -86,7 +85,6 @@ for (const size of SIZES) {
   let frameBytes = 0
   const sampler = new StatsSampler({
     hub,
-    watcherTopic: STATS_TOPIC,
     onFrame: (frame) => {
       frameBytes = Buffer.byteLength(JSON.stringify(frame))
     },

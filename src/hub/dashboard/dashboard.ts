@@ -97,7 +97,6 @@ export function createDashboard(ctx: DashboardContext, options: DashboardOptions
 
   const sampler = new StatsSampler({
     hub,
-    watcherTopic: STATS_TOPIC,
     ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }),
     onFrame: (frame: StatsFrame) => {
       // Encoded once; the same bytes go to every watcher. No id: a frame is not part of any history.

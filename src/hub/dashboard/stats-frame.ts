@@ -39,7 +39,7 @@ export interface StatsFrame {
   bufferedBytes: number
   /** Streams with bytes queued now (slow or busy consumers). */
   bufferingStreams: number
-  /** Dashboards watching now (streams on STATS_TOPIC). */
+  /** Dashboards watching now (stats streams open on this hub). */
   watchers: number
   rates: StatsRates
   /** Cumulative since the hub started. */

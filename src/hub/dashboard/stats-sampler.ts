@@ -24,8 +24,6 @@ export interface StatsSamplerOptions {
   keepFrames?: number
   /** Topics listed per frame, largest first. @default 100 */
   topicLimit?: number
-  /** Topic of the dashboards' own streams (counted as watchers). */
-  watcherTopic: string
   /** Called with every frame. */
   onFrame: (frame: StatsFrame) => void
   /** Monotonic ms, for rates. @default performance.now */
@@ -41,7 +39,6 @@ export class StatsSampler {
   readonly #intervalMs: number
   readonly #keepFrames: number
   readonly #topicLimit: number
-  readonly #watcherTopic: string
   readonly #onFrame: (frame: StatsFrame) => void
   readonly #now: () => number
   readonly #wallClock: () => number
@@ -56,7 +53,6 @@ export class StatsSampler {
     this.#intervalMs = options.intervalMs ?? 1000
     this.#keepFrames = options.keepFrames ?? 300
     this.#topicLimit = options.topicLimit ?? 100
-    this.#watcherTopic = options.watcherTopic
     this.#onFrame = options.onFrame
     this.#now = options.now ?? (() => performance.now())
     this.#wallClock = options.wallClock ?? Date.now
@@ -188,7 +184,7 @@ export class StatsSampler {
       states,
       bufferedBytes,
       bufferingStreams,
-      watchers: counts.get(this.#watcherTopic) ?? 0,
+      watchers: this.#watchers,
       rates: {
         connects: 0,
         disconnects: 0,
