@@ -9,7 +9,8 @@
  *
  * Goal (issue 3): Lifeline's memory per stream <= the plain node:http server's + 20%.
  *
- * Run: ulimit -n 20000; npx node bench/server-memory.bench.ts [--steps 10000,18000] [--with-hub]
+ * Run: ulimit -n 20000; npx node bench/server-memory.bench.ts [--steps 10000,18000] [--rounds 3] [--with-hub]
+ *   --rounds N repeats the whole comparison N times in rotated order and reports medians.
  *   --with-hub also measures the full `lifeline serve` hub (auth, metrics, logs) through bench/peers.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -182,34 +183,46 @@ async function measure(name: string, steps: number[]): Promise<{ base: number; s
   }
 }
 
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
+}
+
 async function main(): Promise<void> {
   const steps = (flag('steps') ?? '10000,18000').split(',').map(Number)
+  const rounds = Number(flag('rounds') ?? '1')
   const servers = ['lifeline-core', 'node-http', 'better-sse']
   if (argv.includes('--with-hub')) servers.push('lifeline')
   console.log(machineLine())
   console.log(
-    `params: steps=${steps.join(',')} clients=${CLIENTS} in-flight=${IN_FLIGHT}/client heartbeat=${HEARTBEAT_MS}ms settle=${SETTLE_MS}ms`,
+    `params: steps=${steps.join(',')} rounds=${rounds} clients=${CLIENTS} in-flight=${IN_FLIGHT}/client heartbeat=${HEARTBEAT_MS}ms settle=${SETTLE_MS}ms`,
   )
-  const results = new Map<string, { base: number; steps: Step[] }>()
-  for (const name of servers) {
-    const r = await measure(name, steps)
-    results.set(name, r)
-    for (const s of r.steps) {
-      console.log(
-        `${name.padEnd(14)} ${String(s.streams).padStart(6)} streams: RSS ${(s.rssKiB / 1024).toFixed(1)} MiB ` +
-          `(base ${(r.base / 1024).toFixed(1)}), ${s.perStreamKiB.toFixed(2)} KiB/stream, accepted in ${s.acceptMs.toFixed(0)} ms ` +
-          `(connect->first byte p50 ${s.p50} ms, p99 ${s.p99} ms), failed ${s.failed}`,
-      )
+  const all = new Map<string, Step[][]>(servers.map((n) => [n, []]))
+  for (let round = 0; round < rounds; round++) {
+    // Rotate the order each round: no server always runs first (or last) on a busy machine.
+    const order = servers.map((_, i) => servers[(i + round) % servers.length] as string)
+    for (const name of order) {
+      const r = await measure(name, steps)
+      all.get(name)?.push(r.steps)
+      for (const s of r.steps) {
+        console.log(
+          `round ${round + 1} ${name.padEnd(14)} ${String(s.streams).padStart(6)} streams: RSS ${(s.rssKiB / 1024).toFixed(1)} MiB ` +
+            `(base ${(r.base / 1024).toFixed(1)}), ${s.perStreamKiB.toFixed(2)} KiB/stream, accepted in ${s.acceptMs.toFixed(0)} ms ` +
+            `(connect->first byte p50 ${s.p50} ms, p99 ${s.p99} ms), failed ${s.failed}`,
+        )
+      }
     }
   }
-  const plain = results.get('node-http')
-  console.log('\nratios to plain node:http (memory per stream; accept time):')
-  for (const [name, r] of results) {
-    r.steps.forEach((s, i) => {
-      const p = plain?.steps[i]
-      if (p === undefined) return
+  const med = (name: string, i: number, key: 'perStreamKiB' | 'acceptMs'): number =>
+    median((all.get(name) ?? []).map((run) => (run[i] as Step)[key]))
+  console.log(`\nmedians over ${rounds} round(s), and ratios to plain node:http:`)
+  for (const name of servers) {
+    steps.forEach((n, i) => {
+      const mem = med(name, i, 'perStreamKiB')
+      const acc = med(name, i, 'acceptMs')
       console.log(
-        `${name.padEnd(14)} ${String(s.streams).padStart(6)}: memory x${(s.perStreamKiB / p.perStreamKiB).toFixed(2)}, accept x${(s.acceptMs / p.acceptMs).toFixed(2)}`,
+        `${name.padEnd(14)} ${String(n).padStart(6)}: ${mem.toFixed(2)} KiB/stream (x${(mem / med('node-http', i, 'perStreamKiB')).toFixed(2)}), ` +
+          `accept ${acc.toFixed(0)} ms (x${(acc / med('node-http', i, 'acceptMs')).toFixed(2)})`,
       )
     })
   }
