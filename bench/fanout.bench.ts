@@ -138,7 +138,9 @@ async function runOne(s: Scenario, peer: PeerName, round: number): Promise<Row> 
 
 function median(values: number[]): number {
   const v = [...values].sort((a, b) => a - b)
-  return v.length === 0 ? 0 : (v[Math.floor((v.length - 1) / 2)] as number)
+  if (v.length === 0) return 0
+  const mid = v.length >> 1
+  return v.length % 2 === 1 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2
 }
 
 function pad(text: string, width: number): string {
