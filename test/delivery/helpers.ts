@@ -188,6 +188,6 @@ export async function waitForStreams(hub: Hub, n: number, timeoutMs = 10_000): P
   const deadline = Date.now() + timeoutMs
   while (hub.size !== n) {
     if (Date.now() > deadline) throw new Error(`hub has ${hub.size} streams, expected ${n}`)
-    await new Promise((resolve) => setImmediate(resolve))
+    await new Promise((resolve) => setTimeout(resolve, 2))
   }
 }
