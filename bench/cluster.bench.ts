@@ -9,6 +9,7 @@
  *
  * 1. Fan-out latency, publish -> event parsed by a subscriber, p50/p99 over every (event, subscriber):
  *    - single node: one hub (memory history), `--subscribers` streams, publish on the same hub;
+ *    - one hub on Redis: the same, with the Redis history (the cost of the XADD -> XREAD hop alone);
  *    - cluster: three hubs on one Redis, `--subscribers` streams on EACH; publish on A, measured on B
  *      (cross-node: POST -> XADD on A -> XREAD on B -> fan-out on B), and on A itself for reference.
  *    `--rate` events/s for `--seconds`. Lost/duplicated events are counted per stream by seq.
@@ -155,6 +156,10 @@ async function appendRate(redis: RedisServer): Promise<number> {
 /** Started hubs, warmed for WARM_MS (publishes nobody receives) so JIT and Redis connections are hot. */
 async function hubs(count: number, extra: string[]): Promise<ServeProcess[]> {
   const started = await Promise.all(Array.from({ length: count }, () => startServe([...HUB_ARGS, ...extra])))
+  // A hub listens at once but takes publishes only once it reads the stream (DESIGN §8).
+  for (const hub of started) {
+    while ((await fetch(`${hub.url}/readyz`)).status !== 200) await sleep(20)
+  }
   const warmers = started.map(
     (hub) =>
       new Publisher({
@@ -203,6 +208,14 @@ console.log(`  single node (memory)       ${fmt(singleFan.latency)}   ${integrit
 const redis = await startRedisServer()
 let crossB: Fanout
 try {
+  // One hub on Redis: the Redis round trip alone (XADD, then XREAD back), same load as the single node.
+  const alone = await hubs(1, ['--redis', redis.url, '--redis-prefix', 'alone:'])
+  try {
+    const [onAlone] = (await fanout(alone, alone[0] as ServeProcess)) as [Fanout]
+    console.log(`  one hub on Redis           ${fmt(onAlone.latency)}   ${integrity(onAlone)}`)
+  } finally {
+    await stopAll(alone)
+  }
   const cluster = await hubs(3, ['--redis', redis.url])
   try {
     const [onA, onB, onC] = (await fanout(cluster, cluster[0] as ServeProcess)) as [Fanout, Fanout, Fanout]

@@ -15,6 +15,7 @@
  *   onReset('backend_lost') and reading restarts at the start of the new stream.
  */
 import { randomUUID } from 'node:crypto'
+import { type EventEmitter, once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { LifelineError } from '../protocol/errors.ts'
 import type {
@@ -243,6 +244,10 @@ class RedisHistory implements History {
   ): Promise<StoredEvent> {
     if (this.#closed) throw unavailable('the history is closed')
     if (this.#cmd.status !== 'ready') throw unavailable(`not connected to ${this.#url}`, this.#lastError)
+    // Before its first sync the node does not know where its live feed starts: the sync would place
+    // it after this event, and the event would never be fanned out here. (After a reconnect the node
+    // reads on from its last id, so an append then is delivered once the reader is back.)
+    if (this.#epoch === undefined) throw unavailable(`this node is still connecting to ${this.#url}`)
     let id: string
     try {
       id = await appendEntry(this.#cmd, this.#keys.stream, topics, event.data, event.event, this.#maxEvents)
@@ -402,8 +407,10 @@ class RedisHistory implements History {
     while (!this.#closed) {
       try {
         if (!this.#synced) {
-          if (this.#cmd.status !== 'ready' || this.#reader.status !== 'ready')
-            throw new Error('not connected')
+          if (this.#cmd.status !== 'ready' || this.#reader.status !== 'ready') {
+            await this.#connected()
+            continue
+          }
           await this.#sync()
         }
         const events = await readEntriesBlocking(
@@ -417,6 +424,7 @@ class RedisHistory implements History {
         for (const event of events) this.#deliver(event)
         if (this.#catchUp.size > 0 && events.length > 0) this.#wakeCaughtUp()
       } catch {
+        // The connection dropped mid-command, or Redis answered an error: re-sync before reading on.
         if (this.#closed) return
         this.#synced = false
         failures++
@@ -425,6 +433,16 @@ class RedisHistory implements History {
         }).catch(() => {})
       }
     }
+  }
+
+  /** Resolves when a connection that was not ready turns ready, or after RETRY_MAX_MS, or on close. */
+  async #connected(): Promise<void> {
+    const waiting = [this.#cmd, this.#reader].filter((conn) => conn.status !== 'ready')
+    if (waiting.length === 0) return
+    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(RETRY_MAX_MS)])
+    await Promise.race(
+      waiting.map((conn) => once(conn as unknown as EventEmitter, 'ready', { signal }).catch(() => {})),
+    )
   }
 
   #deliver(event: StoredEvent): void {

@@ -421,3 +421,28 @@ test('a wrong password fails the start with the reason from Redis and without th
   t.after(() => right.close())
   assert.ok(right.ready())
 })
+
+test('started without waiting (connectTimeoutMs 0): every append it acknowledges is delivered on this node', async (t) => {
+  const redis = await startRedisServer()
+  t.after(() => redis.stop())
+  for (let run = 0; run < 3; run++) {
+    const h = await createRedisHistory({ url: redis.url, keyPrefix: `t10-${run}:`, connectTimeoutMs: 0 })
+    t.after(() => h.close())
+    const onH = record(h)
+    // Publish from the first moment: refusals are fine (not ready yet), an acknowledged event must arrive.
+    const acked: string[] = []
+    while (acked.length < 3) {
+      try {
+        acked.push((await h.append(['t'], { data: String(acked.length) })).id)
+      } catch (error) {
+        assert.ok(error instanceof LifelineError && error.code === 'LIFELINE_ERR_BACKEND_UNAVAILABLE')
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    }
+    await onH.until(() => onH.events.length >= 3, `the 3 acknowledged events (run ${run})`)
+    assert.deepEqual(
+      onH.events.map((e) => e.id),
+      acked,
+    )
+  }
+})
