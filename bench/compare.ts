@@ -10,9 +10,10 @@
  *
  * Run:  npx node bench/compare.ts [--large 10000] [--small 1000] [--storm 10000] [--servers lifeline,node-http,...]
  *       [--write]   (--write replaces docs/benchmarks/peers.md, peers.svg and peers.json with this run)
+ *       npx node bench/compare.ts --render docs/benchmarks/peers.json   (peers.md and peers.svg from a stored run)
  * Results are also given as ratios to Lifeline (peer / lifeline). Every run goes to loopback.
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -196,6 +197,73 @@ export function chart(
   return barChartSvg('Lifeline and peer SSE servers, same machine, same runs', panels)
 }
 
+type Stored = {
+  machine: ReturnType<typeof machine>
+  command: string
+  date: string
+  sizes: { small: number; large: number; storm: number }
+  results: ServerResult[]
+}
+
+/** docs/benchmarks/peers.md for one stored run. */
+export function peersMarkdown(run: Stored): string {
+  const m = run.machine
+  const tick = '`'
+  const notes = run.results
+    .filter((r) => r.fanoutLargeLost > 0 || r.errors.length > 0)
+    .map(
+      (r) =>
+        `- ${tick}${r.server}${tick}: ${r.fanoutLargeLost} events not delivered in the ${run.sizes.large}-stream run` +
+        (r.errors.length > 0 ? `; errors: ${r.errors.join('; ')}` : ''),
+    )
+  return [
+    '# Lifeline and peer SSE servers',
+    '',
+    '<!-- Written by bench/compare.ts from peers.json; rerun the command below to refresh. -->',
+    '',
+    `The same load, from the same bench (${tick}lifeline bench${tick}'s engine, src/bench/), against Lifeline and four`,
+    'other SSE servers with one interface (bench/peers/README.md): a plain node:http server, better-sse,',
+    "Hono's streamSSE and a Go/Gin server shaped after the article the project started from. One server",
+    'runs at a time, on loopback, on the same machine as the bench.',
+    '',
+    `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, Node ${m.node}, ${m.platform} (Go 1.19 / Gin 1.8 for ${tick}gin${tick})`,
+    `- Date: ${run.date}`,
+    `- Command: ${tick}${run.command} --write${tick}`,
+    '',
+    markdownTable(run.results, run.sizes),
+    '',
+    "Each cell is the value and, in brackets, its ratio to Lifeline's (peer / lifeline): below 1 the peer",
+    'used less memory or less time, or (events/s) delivered less.',
+    '',
+    '![Lifeline and peers](peers.svg)',
+    '',
+    '## How each number is taken',
+    '',
+    `- **Idle memory per stream**: the server's RSS (from /proc) once all ${run.sizes.large} streams are open and idle,`,
+    '  minus its RSS before they connected, divided by the streams.',
+    `- **Fan-out p99**: ${run.sizes.small} streams at ${FANOUT_RATE_SMALL} events/s and ${run.sizes.large} streams at ${FANOUT_RATE_LARGE} event/s, all on one`,
+    `  topic, ${FANOUT_MS / 1000} s each: the 99th percentile of publish -> receive over every delivered event (the`,
+    '  timestamp is in the payload; docs/bench.md says how the clocks compare). The rates are kept low so',
+    "  that the bench's own workers are not the bottleneck: the number is the time to write one event to",
+    '  every stream and have it read.',
+    `- **Delivered events/s**: ${THROUGHPUT_STREAMS} streams on one topic, ${THROUGHPUT_RATE} events/s published for ${THROUGHPUT_MS / 1000} s; received events per second.`,
+    `- **Storm**: ${run.sizes.storm} streams open, the server stopped (SIGTERM) and started again on the same port;`,
+    '  the time from the new server answering /healthz until every stream is open again, and the p99 of a',
+    '  /healthz probe (a new connection every 50 ms) meanwhile (bench/storm.bench.ts). Clients wait the',
+    `  server's ${tick}retry:${tick} with +-20% jitter (1 s when it sent none). Lifeline runs with`,
+    `  ${tick}--retry 1s --shutdown-timeout 2s${tick}.`,
+    '',
+    '## Reading these numbers',
+    '',
+    'The machine is a shared 2-core virtual machine on which other test suites ran at the same time (load',
+    'average 10-20): absolute latencies are inflated and vary between runs; the ratios within one run are',
+    'the more stable part, and even they move by tens of percent. Rerun the command on a quiet machine for',
+    'numbers to quote.',
+    '',
+    ...(notes.length > 0 ? ['Not everything arrived:', '', ...notes, ''] : []),
+  ].join('\n')
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     options: {
@@ -204,28 +272,34 @@ if (import.meta.main) {
       storm: { type: 'string', default: '10000' },
       servers: { type: 'string', default: PEER_NAMES.join(',') },
       write: { type: 'boolean', default: false },
+      render: { type: 'string' },
     },
   })
+  const docs = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'benchmarks')
+  if (values.render) {
+    const run = JSON.parse(readFileSync(values.render, 'utf8')) as Stored
+    writeFileSync(join(docs, 'peers.md'), peersMarkdown(run))
+    writeFileSync(join(docs, 'peers.svg'), chart(run.results, run.sizes))
+    console.error('wrote docs/benchmarks/peers.md and peers.svg')
+    process.exit(0)
+  }
   const sizes = { small: Number(values.small), large: Number(values.large), storm: Number(values.storm) }
   const servers = (values.servers as string).split(',') as PeerName[]
   for (const s of servers) if (!PEER_NAMES.includes(s)) throw new Error(`unknown server ${s}`)
   const m = machine()
-  const command = `npx node bench/compare.ts --large ${sizes.large} --small ${sizes.small} --storm ${sizes.storm} --servers ${servers.join(',')}`
+  const command =
+    `npx node bench/compare.ts --large ${sizes.large} --small ${sizes.small} --storm ${sizes.storm} ` +
+    `--servers ${servers.join(',')}`
   console.error(`compare: ${describeMachine(m)}\n${command}`)
   const results: ServerResult[] = []
   for (const s of servers) results.push(await measure(s, sizes, (line) => console.error(line)))
-  const table = markdownTable(results, sizes)
-  console.log(table)
+  console.log(markdownTable(results, sizes))
   for (const r of results) if (r.errors.length > 0) console.log(`${r.server}: ${r.errors.join('; ')}`)
   if (values.write) {
-    const docs = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'benchmarks')
+    const run: Stored = { machine: m, command, date: new Date().toISOString(), sizes, results }
     writeFileSync(join(docs, 'peers.svg'), chart(results, sizes))
-    writeFileSync(
-      join(docs, 'peers.json'),
-      `${JSON.stringify({ machine: m, command, date: new Date().toISOString(), sizes, results }, null, 2)}\n`,
-    )
-    console.error(
-      `wrote docs/benchmarks/peers.svg and peers.json; paste the table into docs/benchmarks/peers.md`,
-    )
+    writeFileSync(join(docs, 'peers.json'), `${JSON.stringify(run, null, 2)}\n`)
+    writeFileSync(join(docs, 'peers.md'), peersMarkdown(run))
+    console.error('wrote docs/benchmarks/peers.md, peers.svg and peers.json')
   }
 }
