@@ -146,6 +146,8 @@ async function stopGroup(child: ChildProcess): Promise<void> {
 
 export interface RunningProxy {
   readonly kind: 'nginx' | 'haproxy' | 'caddy'
+  /** The process started (nginx: its master; its workers are its children). */
+  readonly pid: number
   readonly port: number
   /** `http://127.0.0.1:<port>` */
   readonly url: string
@@ -163,6 +165,8 @@ export interface ProxyOptions {
   vars?: Record<string, string>
   /** Exact replacements in the rendered config (negative controls). */
   edits?: ReadonlyArray<readonly [string, string]>
+  /** nginx `worker_connections` of the test's main config (benchmarks open thousands). @default 1024 */
+  workerConnections?: number
 }
 
 async function launch(
@@ -203,7 +207,7 @@ async function launch(
     await close()
     throw error
   }
-  return { kind, port, url: `http://127.0.0.1:${port}`, config, log, close }
+  return { kind, pid: child.pid ?? 0, port, url: `http://127.0.0.1:${port}`, config, log, close }
 }
 
 /**
@@ -227,7 +231,7 @@ export async function startNginx(options: ProxyOptions): Promise<RunningProxy> {
     ...(process.getuid?.() === 0 ? ['user root;'] : []),
     `pid ${dir}/nginx.pid;`,
     `error_log ${dir}/stderr.log info;`,
-    'events { worker_connections 1024; }',
+    `events { worker_connections ${options.workerConnections ?? 1024}; }`,
     'http {',
     `  access_log ${dir}/access.log;`,
     `  client_body_temp_path ${dir}/body;`,
@@ -292,6 +296,7 @@ export async function startCaddy(options: ProxyOptions): Promise<RunningProxy> {
 }
 
 export interface RunningHub {
+  readonly pid: number
   readonly port: number
   /** `127.0.0.1:<port>`, for a proxy's upstream list. */
   readonly address: string
@@ -357,7 +362,14 @@ export async function startHub(args: readonly string[] = [], port?: number): Pro
     await close()
     throw error
   }
-  return { port: hubPort, address: `127.0.0.1:${hubPort}`, url, log: () => output, close }
+  return {
+    pid: child.pid ?? 0,
+    port: hubPort,
+    address: `127.0.0.1:${hubPort}`,
+    url,
+    log: () => output,
+    close,
+  }
 }
 
 /** POST /publish; resolves with the event id. */

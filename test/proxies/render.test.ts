@@ -83,5 +83,6 @@ describe('deploy/render.sh', () => {
     )
     assert.equal(result.status, 0, result.stderr)
     assert.match(result.stdout + result.stderr, /Valid configuration/)
+    assert.doesNotMatch(result.stderr, /not formatted/, 'the Caddyfile keeps `caddy fmt` style (tabs)')
   })
 })
