@@ -4,7 +4,8 @@
  * (bench/peers), in the same run on the same machine. For each server: RSS with no stream, then with
  * 10k and 18k idle streams open (heartbeat 15 s, nothing published); RSS per stream = (RSS at N - RSS
  * at 0) / N. Accept time: from the go signal until the Nth stream received its first bytes, plus the
- * p50/p99 of connect -> first byte per stream. Load: client child processes (3), each from its own
+ * p50/p99 of connect -> first byte per stream, and the server's CPU time (user + system, /proc) per
+ * accepted stream, which stays comparable on a busy machine where wall time does not. Load: client child processes (3), each from its own
  * source address 127.0.0.x, at most 50 connects in flight each (under the listen backlog of 511, so no SYN is dropped). The fd limit here is 20000 per process.
  *
  * Goal (issue 3): Lifeline's memory per stream <= the plain node:http server's + 20%.
@@ -119,11 +120,20 @@ function rssKiB(pid: number): number {
   return Number(m?.[1] ?? Number.NaN)
 }
 
+/** CPU time (user + system) the process used so far, ms: robust where wall time is not (a busy machine). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  const CLOCK_TICKS_PER_S = 100
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S
+}
+
 interface Step {
   streams: number
   rssKiB: number
   perStreamKiB: number
   acceptMs: number
+  /** Server CPU per accepted stream, µs. */
+  acceptCpuUs: number
   p50: number
   p99: number
   failed: number
@@ -158,11 +168,13 @@ async function measure(name: string, steps: number[]): Promise<{ base: number; s
       const add = target - open
       const per = Math.ceil(add / CLIENTS)
       const t0 = performance.now()
+      const cpu0 = cpuMs(server.pid)
       for (const c of clients) c.child.stdin?.write(`go ${per}\n`)
       const results = await Promise.all(
         clients.map(async (c) => String((await c.lines.next()).value).split(' ')),
       )
       const acceptMs = performance.now() - t0
+      const acceptCpuUs = ((cpuMs(server.pid) - cpu0) * 1000) / (per * CLIENTS)
       open += per * CLIENTS
       await new Promise((r) => setTimeout(r, SETTLE_MS))
       const rss = rssKiB(server.pid)
@@ -171,6 +183,7 @@ async function measure(name: string, steps: number[]): Promise<{ base: number; s
         rssKiB: rss,
         perStreamKiB: (rss - base) / open,
         acceptMs,
+        acceptCpuUs,
         p50: Math.max(...results.map((r) => Number(r[2]))),
         p99: Math.max(...results.map((r) => Number(r[3]))),
         failed: results.reduce((n, r) => n + Number(r[4]), 0),
@@ -207,22 +220,25 @@ async function main(): Promise<void> {
       for (const s of r.steps) {
         console.log(
           `round ${round + 1} ${name.padEnd(14)} ${String(s.streams).padStart(6)} streams: RSS ${(s.rssKiB / 1024).toFixed(1)} MiB ` +
-            `(base ${(r.base / 1024).toFixed(1)}), ${s.perStreamKiB.toFixed(2)} KiB/stream, accepted in ${s.acceptMs.toFixed(0)} ms ` +
+            `(base ${(r.base / 1024).toFixed(1)}), ${s.perStreamKiB.toFixed(2)} KiB/stream, accepted in ${s.acceptMs.toFixed(0)} ms, ` +
+            `server CPU ${s.acceptCpuUs.toFixed(0)} µs/stream ` +
             `(connect->first byte p50 ${s.p50} ms, p99 ${s.p99} ms), failed ${s.failed}`,
         )
       }
     }
   }
-  const med = (name: string, i: number, key: 'perStreamKiB' | 'acceptMs'): number =>
+  const med = (name: string, i: number, key: 'perStreamKiB' | 'acceptMs' | 'acceptCpuUs'): number =>
     median((all.get(name) ?? []).map((run) => (run[i] as Step)[key]))
   console.log(`\nmedians over ${rounds} round(s), and ratios to plain node:http:`)
   for (const name of servers) {
     steps.forEach((n, i) => {
       const mem = med(name, i, 'perStreamKiB')
       const acc = med(name, i, 'acceptMs')
+      const cpu = med(name, i, 'acceptCpuUs')
       console.log(
         `${name.padEnd(14)} ${String(n).padStart(6)}: ${mem.toFixed(2)} KiB/stream (x${(mem / med('node-http', i, 'perStreamKiB')).toFixed(2)}), ` +
-          `accept ${acc.toFixed(0)} ms (x${(acc / med('node-http', i, 'acceptMs')).toFixed(2)})`,
+          `accept ${acc.toFixed(0)} ms (x${(acc / med('node-http', i, 'acceptMs')).toFixed(2)}), ` +
+          `accept CPU ${cpu.toFixed(0)} µs/stream (x${(cpu / med('node-http', i, 'acceptCpuUs')).toFixed(2)})`,
       )
     })
   }
