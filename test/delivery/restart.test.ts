@@ -107,21 +107,3 @@ test('restart with the file store keeps history: every acknowledged publish surv
   await again.waitForCount(1, 20_000)
   assert.deepEqual(again.events[0], { type: 'message', data: 'after restart', id: next })
 })
-
-test('after a restart of a memory hub the old ids are unknown (contrast: nothing survives)', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'lifeline-restart-'))
-  // A fresh file per run plays the memory hub: a new epoch, no events.
-  let hub = await startChild(join(dir, 'one.db'))
-  t.after(async () => {
-    await kill9(hub)
-    rmSync(dir, { recursive: true, force: true })
-  })
-  const id = await publish(hub.url, 'a', 'x')
-  await kill9(hub)
-  hub = await startChild(join(dir, 'two.db'))
-  const c = await connect(hub.url, ['a'], { lastEventId: id })
-  t.after(() => c.close())
-  await c.waitForCount(1, 20_000)
-  assert.equal(c.events[0]!.type, 'lifeline:reset')
-  assert.equal((JSON.parse(c.events[0]!.data) as { reason: string }).reason, 'unknown')
-})
