@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { ensureTool, publish, ROOT, type RunningHub, startHub } from '../helpers/proxies.ts'
+import { startRedisServer } from '../helpers/redis-server.ts'
 
 const DASHBOARD = join(ROOT, 'deploy/grafana/lifeline.json')
 const ALERTS = join(ROOT, 'deploy/prometheus/alerts.yml')
@@ -129,5 +130,39 @@ describe('Grafana dashboard and Prometheus alerts', () => {
     const promtool = ensureTool('promtool')
     const out = execFileSync(promtool, ['test', 'rules', ALERT_TESTS], { encoding: 'utf8' })
     assert.match(out, /SUCCESS/)
+  })
+
+  // What LifelineNotReady and LifelinePublishErrors watch really moves when Redis goes away.
+  test('lifeline_ready drops to 0 and lifeline_publish_errors_total counts 503s while Redis is down', async (t) => {
+    const redis = await startRedisServer()
+    t.after(() => redis.stop())
+    const node = await startHub(['--redis', redis.url, '--redis-prefix', `obs-${process.pid}`])
+    t.after(() => node.close())
+    const sample = async (pattern: RegExp): Promise<number> => {
+      const text = await (await fetch(`${node.url}/metrics`)).text()
+      return Number(pattern.exec(text)?.[1] ?? Number.NaN)
+    }
+    const READY = /^lifeline_ready (\d+)/m
+    const BACKEND_ERRORS = /^lifeline_publish_errors_total\{reason="backend_unavailable"\} (\d+)/m
+    const until = async (pattern: RegExp, value: number, what: string): Promise<void> => {
+      const deadline = Date.now() + 15_000
+      while ((await sample(pattern)) !== value) {
+        assert.ok(Date.now() < deadline, what)
+        await new Promise((r) => setTimeout(r, 200))
+      }
+    }
+    // A cluster node reports ready once it reads the stream (DESIGN.md §8).
+    await until(READY, 1, 'lifeline_ready not 1 within 15 s of start')
+    assert.equal(await sample(BACKEND_ERRORS), 0)
+    await redis.kill()
+    await until(READY, 0, 'lifeline_ready still 1 15 s after Redis died')
+    const res = await fetch(`${node.url}/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ topic: 'm', data: 'x' }),
+    })
+    await res.body?.cancel()
+    assert.equal(res.status, 503)
+    assert.equal(await sample(BACKEND_ERRORS), 1)
   })
 })
