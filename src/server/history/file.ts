@@ -17,6 +17,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { LifelineError } from '../../protocol/errors.ts'
 import type { History, HistoryListener, ReadAfterResult, StoredEvent } from './history.ts'
 import { compareIds, formatId, newEpoch, parseSeq } from './ids.ts'
+import { notify } from './notify.ts'
 import { eventBytes, type Retention, type RetentionOptions, retention } from './retention.ts'
 
 export interface FileHistoryOptions extends RetentionOptions {
@@ -181,7 +182,7 @@ export class FileHistory implements History {
       time: now,
     }
     // Committed: listeners run synchronously, in id order, once per event.
-    for (const l of this.#listeners) l.onEvent(event)
+    notify(this.#listeners, event)
     return Promise.resolve(event)
   }
 

@@ -9,6 +9,7 @@
  */
 import type { History, HistoryListener, ReadAfterResult, StoredEvent } from './history.ts'
 import { compareIds, formatId, newEpoch, parseSeq } from './ids.ts'
+import { notify } from './notify.ts'
 import { eventBytes, type Retention, type RetentionOptions, retention } from './retention.ts'
 
 /** First ring allocation; it doubles up to maxEvents, so a small hub does not reserve 10k slots. */
@@ -72,7 +73,7 @@ export class MemoryHistory implements History {
     while (this.#count > maxEvents) this.#shift()
     while (this.#totalBytes > maxBytes && this.#count > 0) this.#shift()
     // Listeners run synchronously, in id order, once per event (the hub fans out from here).
-    for (const l of this.#listeners) l.onEvent(event)
+    notify(this.#listeners, event)
     return Promise.resolve(event)
   }
 
