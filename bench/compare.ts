@@ -189,7 +189,7 @@ export function chart(
     },
     {
       title: `Storm of ${sizes.storm}: all back after`,
-      unit: 'ms from the restart',
+      unit: 'ms after the new server listened',
       lowerIsBetter: true,
       bars: bars((r) => r.stormRecoveredMs),
     },

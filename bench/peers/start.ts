@@ -47,7 +47,15 @@ export type RunningPeer = {
 export function peerCommand(name: PeerName, port: number, options: PeerOptions = {}): [string, string[]] {
   const args = ['--port', String(port)]
   if (name === 'lifeline') {
-    const hub = [join(root, 'src', 'cli', 'main.ts'), 'serve', '--host', '127.0.0.1', '--log-level', 'warn', ...args]
+    const hub = [
+      join(root, 'src', 'cli', 'main.ts'),
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--log-level',
+      'warn',
+      ...args,
+    ]
     if (options.heartbeatMs !== undefined) hub.push('--heartbeat', `${options.heartbeatMs}ms`)
     return [process.execPath, [...hub, ...(options.extraArgs ?? [])]]
   }

@@ -91,7 +91,7 @@ test('reset ends both sides with an RST', async () => {
 })
 
 test('stall holds the server bytes back, then delivers all of them in order', async () => {
-  await withFault('stall', async (client, _up, proxy) => {
+  await withFault('stall', async (client) => {
     let text = ''
     let lastAt = performance.now()
     let longestGap = 0

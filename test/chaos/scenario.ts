@@ -11,7 +11,8 @@
  *    client must catch up;
  * 4. meanwhile /api/connections is polled: every connection the proxy killed (or whose client left
  *    a blackhole) must be gone from the hub within heartbeat + write timeout (+ REAP_SLACK_MS);
- * 5. all clients leave: the hub must drop to 0 streams and its RSS come back near its baseline.
+ * 5. all clients leave: the hub must drop to 0 streams and its RSS come back near its baseline (taken
+ *    after a warm-up round of as many clients, without faults, has come and gone).
  */
 import { startPeer } from '../../bench/peers/start.ts'
 import { sampleProc } from '../../src/bench/proc.ts'
@@ -75,6 +76,7 @@ class Client {
   connect(): void {
     if (this.closed) return
     this.attempts++
+    this.lastByteAt = performance.now()
     this.parser.reset()
     const last = this.parser.lastEventId
     const tag = `chaos-c${this.index}-a${this.attempts}`
@@ -158,14 +160,40 @@ export async function runChaos(params: ChaosParams): Promise<ChaosResult> {
   const clients: Client[] = []
   const polls: { at: number; tags: Set<string> }[] = []
   let polling = true
-  // One sweep gives up on silent streams (a blackhole, a long stall) for every client.
+  // One sweep gives up on silent streams (a blackhole, a long stall) for every client, and on
+  // attempts whose response never came (a fault can hit a connection before the hub answered).
   const watchdog = setInterval(() => {
     const now = performance.now()
-    for (const c of clients) if (c.open && now - c.lastByteAt > CLIENT_HEARTBEAT_TIMEOUT_MS) c.raw?.close()
+    for (const c of clients) if (c.raw && now - c.lastByteAt > CLIENT_HEARTBEAT_TIMEOUT_MS) c.raw.close()
   }, 250)
   try {
     const port = await proxy.listen()
-    await sleep(500)
+    const publishOnce = async (topic: string, data: string): Promise<string> => {
+      const res = await fetch(`${hub.url}/publish`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ topic, data }),
+      })
+      const body = (await res.json()) as { id?: string }
+      if (res.status !== 201 || typeof body.id !== 'string') throw new Error(`publish answered ${res.status}`)
+      return body.id
+    }
+    // A warm-up round with as many clients (no faults) brings the hub to its working size (JIT, heap,
+    // buffers); the baseline is its RSS once they have left, so a leak shows against it.
+    const warm: Client[] = []
+    for (let i = 0; i < params.clients; i++) {
+      const c = new Client(i, port)
+      warm.push(c)
+      c.connect()
+      if (i % 50 === 49) await sleep(20)
+    }
+    if (!(await until(() => warm.every((c) => c.open), 30_000)))
+      throw new Error('warm-up clients did not open')
+    for (let t = 0; t < TOPICS; t++) await publishOnce(`chaos-${t}`, 'warm-up')
+    await until(() => warm.every((c) => c.received.length >= 2), 20_000)
+    for (const c of warm) c.close()
+    await until(async () => (await connectionCount(hub.url)) === 0, 15_000)
+    await sleep(1000)
     const rssBaseline = sampleProc(hub.pid)?.rssBytes ?? 0
     const began = performance.now()
 
@@ -183,14 +211,8 @@ export async function runChaos(params: ChaosParams): Promise<ChaosResult> {
     // memory ids are `<epoch>-<seq>` with seq +1 per event (DESIGN.md §4), which gives the total order.
     const published: { id: string; topic: string; seq: number }[] = []
     const publish = async (topic: string, data: string) => {
-      const res = await fetch(`${hub.url}/publish`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ topic, data }),
-      })
-      const body = (await res.json()) as { id?: string }
-      if (res.status !== 201 || typeof body.id !== 'string') throw new Error(`publish answered ${res.status}`)
-      published.push({ id: body.id, topic, seq: Number(body.id.slice(body.id.lastIndexOf('-') + 1)) })
+      const id = await publishOnce(topic, data)
+      published.push({ id, topic, seq: Number(id.slice(id.lastIndexOf('-') + 1)) })
     }
     for (let t = 0; t < TOPICS; t++) await publish(`chaos-${t}`, 'warm')
     if (!(await until(() => clients.every((c) => c.received.length >= 2), 20_000))) {
@@ -316,10 +338,7 @@ export async function runChaos(params: ChaosParams): Promise<ChaosResult> {
 
     // (3) Everyone leaves: the hub holds no stream and its memory comes back near the baseline.
     for (const c of clients) c.close()
-    const drained = await until(async () => {
-      const res = await fetch(`${hub.url}/api/connections`)
-      return ((await res.json()) as { count: number }).count === 0
-    }, 15_000)
+    const drained = await until(async () => (await connectionCount(hub.url)) === 0, 15_000)
     if (!drained) failures.push('streams left open in the hub after every client left')
     await sleep(1000)
     const rssAfter = sampleProc(hub.pid)?.rssBytes ?? 0
@@ -345,6 +364,11 @@ export async function runChaos(params: ChaosParams): Promise<ChaosResult> {
     await proxy.close()
     await hub.stop()
   }
+}
+
+async function connectionCount(url: string): Promise<number> {
+  const res = await fetch(`${url}/api/connections`)
+  return ((await res.json()) as { count: number }).count
 }
 
 function mb(bytes: number): number {
