@@ -21,3 +21,6 @@ if [ ${#need[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+
+# The proxy tests (test/proxies/) run real nginx, HAProxy, Caddy and promtool.
+bash "$(dirname "$0")/ensure-proxies.sh"

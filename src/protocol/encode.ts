@@ -8,7 +8,7 @@ const utf8 = new TextEncoder()
 const FORBIDDEN_IN_FIELD = /[\r\n\0]/
 // [spec] "Lines must be separated by either a U+000D CARRIAGE RETURN U+000A LINE FEED (CRLF) character
 // pair, a single U+000A LINE FEED (LF) character, or a single U+000D CARRIAGE RETURN (CR) character."
-const LINE_BREAK = /\r\n|\r|\n/
+const LINE_BREAKS = /\r\n|\r|\n/g
 const HAS_LINE_BREAK = /[\r\n]/
 
 function checkField(name: 'event' | 'id', value: string): void {
@@ -48,12 +48,8 @@ export function formatEvent(event: SseEvent): string {
     out += `retry: ${event.retry}\n`
   }
   const data = event.data
-  if (!HAS_LINE_BREAK.test(data)) {
-    // Fast path: most events are one line.
-    out += `data: ${data}\n`
-  } else {
-    for (const line of data.split(LINE_BREAK)) out += `data: ${line}\n`
-  }
+  // One pass: every line break becomes the start of the next `data:` line (no array of lines).
+  out += HAS_LINE_BREAK.test(data) ? `data: ${data.replace(LINE_BREAKS, '\ndata: ')}\n` : `data: ${data}\n`
   return `${out}\n`
 }
 
