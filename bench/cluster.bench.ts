@@ -12,6 +12,8 @@
  *    - one hub on Redis: the same, with the Redis history (the cost of the XADD -> XREAD hop alone);
  *    - cluster: three hubs on one Redis, `--subscribers` streams on EACH; publish on A, measured on B
  *      (cross-node: POST -> XADD on A -> XREAD on B -> fan-out on B), and on A itself for reference.
+ *    - the Redis hop alone: `History.append` on node A to `onEvent` on node B, in one process, one
+ *      event at a time (500 samples), no HTTP and no subscriber.
  *    `--rate` events/s for `--seconds`. Lost/duplicated events are counted per stream by seq.
  * 2. Publish rate: acknowledged POST /publish per second with no subscriber, 16 keep-alive lanes per
  *    hub, asked for far more than it can take for `--burst-seconds`: one hub (memory) against three
@@ -133,6 +135,33 @@ async function publishRate(hubs: ServeProcess[]): Promise<{ perSecond: number; f
   return { perSecond: Math.round(acknowledged / seconds), failed }
 }
 
+/** The Redis hop alone: append on node A, onEvent on node B (same process, one clock), one at a time. */
+async function redisHop(redis: RedisServer, samples: number): Promise<LatencySummary> {
+  const a = await createRedisHistory({ url: redis.url, keyPrefix: 'bench-hop:' })
+  const b = await createRedisHistory({ url: redis.url, keyPrefix: 'bench-hop:' })
+  try {
+    const histogram = new Histogram()
+    let arrived: (() => void) | undefined
+    b.subscribe({
+      onEvent: (event) => {
+        histogram.record((performance.now() - Number(event.data)) * 1000)
+        arrived?.()
+      },
+    })
+    for (let i = 0; i < samples; i++) {
+      const received = new Promise<void>((resolve) => {
+        arrived = resolve
+      })
+      await a.append([TOPIC], { data: String(performance.now()) })
+      await received
+    }
+    return summarize(histogram)
+  } finally {
+    await a.close()
+    await b.close()
+  }
+}
+
 /** One node's History.append straight into Redis, APPEND_IN_FLIGHT at a time. */
 async function appendRate(redis: RedisServer): Promise<number> {
   const history = await createRedisHistory({ url: redis.url, keyPrefix: 'bench-append:' })
@@ -208,6 +237,9 @@ console.log(`  single node (memory)       ${fmt(singleFan.latency)}   ${integrit
 const redis = await startRedisServer()
 let crossB: Fanout
 try {
+  console.log(
+    `  Redis hop, History A -> B     ${fmt(await redisHop(redis, 500))}   (append -> XADD -> XREAD -> onEvent, no HTTP)`,
+  )
   // One hub on Redis: the Redis round trip alone (XADD, then XREAD back), same load as the single node.
   const alone = await hubs(1, ['--redis', redis.url, '--redis-prefix', 'alone:'])
   try {

@@ -119,10 +119,13 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline)
+      if (Date.now() > deadline) {
+        // Never leave a half-started server behind.
+        await kill()
         throw new Error(
           `redis-server on port ${port} did not answer PING within ${startTimeoutMs} ms: ${stderr}`,
         )
+      }
       await new Promise((resolve) => setTimeout(resolve, 25))
     }
   }
@@ -136,7 +139,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     await exited
   }
 
-  await launch()
+  try {
+    await launch()
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true })
+    throw error
+  }
   let stopped = false
   return {
     port,
