@@ -11,6 +11,7 @@ export type Res = ServerResponse | Http2ServerResponse
 export const HTTP_ERROR_CODES = {
   bad_request: 400,
   bad_topic: 400,
+  reserved_topic: 400,
   too_many_topics: 400,
   bad_json: 400,
   bad_data: 400,

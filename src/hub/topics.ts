@@ -3,6 +3,12 @@ import { LifelineError } from '../protocol/errors.ts'
 import { validatePublishTopic, validateTopic } from '../server/topics.ts'
 import { HttpError } from './http-error.ts'
 
+/**
+ * Topics the hub keeps for itself (DESIGN.md §4 reserves `lifeline:` event types; the dashboard streams
+ * its stats on `lifeline:dashboard`). Clients may neither publish nor subscribe to them.
+ */
+export const RESERVED_TOPIC_PREFIX = 'lifeline:'
+
 export function checkTopics(
   topics: readonly string[],
   maxTopics: number,
@@ -29,6 +35,12 @@ export function checkTopics(
     } catch (err) {
       if (err instanceof LifelineError) throw new HttpError('bad_topic', capitalize(err.message))
       throw err
+    }
+    if (topic.startsWith(RESERVED_TOPIC_PREFIX)) {
+      throw new HttpError(
+        'reserved_topic',
+        `Topic ${JSON.stringify(topic.slice(0, 64))} is reserved for the hub: topics starting with "${RESERVED_TOPIC_PREFIX}" cannot be ${kind === 'subscribe' ? 'subscribed to' : 'published to'}; pick another name.`,
+      )
     }
   }
   return [...new Set(topics)]
