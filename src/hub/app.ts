@@ -99,7 +99,7 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
       return false
     }
   }
-  const dashboard: Dashboard | undefined = await loadDashboard({ hub, requireAdmin, logger })
+  const dashboard: Dashboard | undefined = await loadDashboard({ hub, requireAdmin, logger, clientAddress })
 
   const handle = async (req: Req, res: Res): Promise<void> => {
     let url: URL

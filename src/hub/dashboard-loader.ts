@@ -4,6 +4,7 @@
  * JSON index at `/` instead.
  */
 import type { Hub } from '../server/types.ts'
+import type { ClientAddressResolver } from './client-address.ts'
 import type { Req, Res } from './http-error.ts'
 import type { Logger } from './logging.ts'
 
@@ -15,6 +16,8 @@ export interface DashboardContext {
   hub: Hub
   requireAdmin: (req: Req, res: Res) => Promise<boolean> | boolean
   logger: Logger
+  /** The client address after `--trust-proxy` resolution, so the stats stream lists the real client. */
+  clientAddress: ClientAddressResolver
 }
 
 type DashboardModule = { createDashboard?: (ctx: DashboardContext) => Dashboard }
