@@ -26,6 +26,8 @@ export const HUB_WRITE_TIMEOUT_MS = 2000
 export const REAP_SLACK_MS = 3000
 /** A client that received no byte (not even a heartbeat) for this long reconnects. */
 const CLIENT_HEARTBEAT_TIMEOUT_MS = 3 * HUB_HEARTBEAT_MS
+/** An attempt without a response head for this long is abandoned (generous: a loaded hub is slow to answer). */
+const CLIENT_CONNECT_TIMEOUT_MS = 10_000
 const TOPICS = 4
 const POLL_MS = 500
 /** Publish requests in flight at most. */
@@ -164,7 +166,11 @@ export async function runChaos(params: ChaosParams): Promise<ChaosResult> {
   // attempts whose response never came (a fault can hit a connection before the hub answered).
   const watchdog = setInterval(() => {
     const now = performance.now()
-    for (const c of clients) if (c.raw && now - c.lastByteAt > CLIENT_HEARTBEAT_TIMEOUT_MS) c.raw.close()
+    for (const c of clients) {
+      if (!c.raw) continue
+      const limit = c.open ? CLIENT_HEARTBEAT_TIMEOUT_MS : CLIENT_CONNECT_TIMEOUT_MS
+      if (now - c.lastByteAt > limit) c.raw.close()
+    }
   }, 250)
   try {
     const port = await proxy.listen()
