@@ -79,7 +79,10 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
     historyMaxBytes: config.historyMaxBytes,
     ...(history ? { history } : {}),
   })
-  const metrics = createMetrics(hub)
+  const metrics = createMetrics(hub, {
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+  })
   const offLogs = logConnections(hub, logger)
   let draining = false
   const ctx: AppContext = { hub, config, auth, logger, metrics, clientAddress, draining: () => draining }

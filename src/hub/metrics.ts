@@ -32,7 +32,15 @@ export interface Metrics {
   close(): void
 }
 
-export function createMetrics(hub: Hub): Metrics {
+/** The configured stream limits, exported as gauges so alerts can compute "near the limit" ratios. */
+export interface MetricLimits {
+  /** `--max-connections`; 0 = off. */
+  maxConnections: number
+  /** `--max-connections-per-ip`; 0 = off. */
+  maxConnectionsPerIp: number
+}
+
+export function createMetrics(hub: Hub, limits: MetricLimits): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   // One stats() snapshot per scrape, shared by every collector of that scrape.
@@ -58,6 +66,17 @@ export function createMetrics(hub: Hub): Metrics {
       this.set(stats().connections)
     },
   })
+  // Constant per process: alerts divide by them (lifeline_connections / lifeline_max_connections).
+  new Gauge({
+    name: 'lifeline_max_connections',
+    help: 'Configured limit of open SSE streams (--max-connections); 0 = no limit.',
+    registers: [registry],
+  }).set(limits.maxConnections)
+  new Gauge({
+    name: 'lifeline_max_connections_per_ip',
+    help: 'Configured limit of open SSE streams per client address (--max-connections-per-ip); 0 = no limit.',
+    registers: [registry],
+  }).set(limits.maxConnectionsPerIp)
   new Gauge({
     name: 'lifeline_history_events',
     help: 'Events held in history now.',

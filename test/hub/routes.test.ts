@@ -4,7 +4,15 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { http, openStream, publish, type ServeProcess, startServe, waitForMetric } from './serve-process.ts'
+import {
+  http,
+  metricValue,
+  openStream,
+  publish,
+  type ServeProcess,
+  startServe,
+  waitForMetric,
+} from './serve-process.ts'
 
 describe('lifeline serve routes', () => {
   let hub: ServeProcess
@@ -210,11 +218,16 @@ describe('lifeline serve routes', () => {
       'lifeline_resets_total',
       'lifeline_publish_to_write_seconds_count',
       'lifeline_history_events',
+      'lifeline_max_connections',
+      'lifeline_max_connections_per_ip',
       'nodejs_eventloop_lag_seconds',
       'process_resident_memory_bytes',
     ]) {
       assert.match(text, new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} \\d`, 'm'), name)
     }
+    // No limit configured: the limit gauges say 0 (alerts leave such hubs out).
+    assert.equal(await metricValue(hub.url, 'lifeline_max_connections'), 0)
+    assert.equal(await metricValue(hub.url, 'lifeline_max_connections_per_ip'), 0)
     streams[2]!.close()
     await waitForMetric(hub.url, 'lifeline_connections', 0)
   })
@@ -248,6 +261,11 @@ describe('lifeline serve limits and timeouts', () => {
   })
   after(async () => {
     await hub?.stop('SIGKILL')
+  })
+
+  test('the configured limits are gauges, so alerts can compute streams near the limit', async () => {
+    assert.equal(await metricValue(hub.url, 'lifeline_max_connections'), 2)
+    assert.equal(await metricValue(hub.url, 'lifeline_max_connections_per_ip'), 1)
   })
 
   test('past --max-connections a stream gets 503 with Retry-After, counted as rejected', async () => {
