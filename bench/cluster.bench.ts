@@ -12,6 +12,8 @@
  *    - one hub on Redis: the same, with the Redis history (the cost of the XADD -> XREAD hop alone);
  *    - cluster: three hubs on one Redis, `--subscribers` streams on EACH; publish on A, measured on B
  *      (cross-node: POST -> XADD on A -> XREAD on B -> fan-out on B), and on A itself for reference.
+ *    - an in-process probe: 100 streams held by this process (no bench workers, fewer processes on the
+ *      cores), single node and cross-node A->B, on this process' clock;
  *    - the Redis hop alone: `History.append` on node A to `onEvent` on node B, in one process, one
  *      event at a time (500 samples), no HTTP and no subscriber.
  *    `--rate` events/s for `--seconds`. Lost/duplicated events are counted per stream by seq.
@@ -27,9 +29,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Fleet } from '../src/bench/fleet.ts'
 import { Histogram, type LatencySummary, summarize } from '../src/bench/histogram.ts'
 import { Publisher } from '../src/bench/publisher.ts'
+import { EventStreamParser } from '../src/protocol/parse.ts'
 import { createRedisHistory } from '../src/redis/index.ts'
 import { type RedisServer, startRedisServer } from '../test/helpers/redis-server.ts'
-import { type ServeProcess, startServe } from '../test/hub/serve-process.ts'
+import { openStream, publish, type ServeProcess, startServe } from '../test/hub/serve-process.ts'
 import { machineLine } from './lib/machine.ts'
 
 function arg(name: string, fallback: number): number {
@@ -46,6 +49,8 @@ const TOPIC = 'bench-0'
 /** Far above what one small machine serves: the publisher skips what it cannot send (counted). */
 const BURST_RATE = 50_000
 const APPEND_IN_FLIGHT = 64
+/** Streams of the in-process probe (see inProcess). */
+const IN_PROCESS_STREAMS = 100
 /** Warm-up publishing after a hub starts, ms: not measured. */
 const WARM_MS = 1_500
 /** No global stream limit (the default is already off; stated so a changed default cannot skew the run). */
@@ -133,6 +138,41 @@ async function publishRate(hubs: ServeProcess[]): Promise<{ perSecond: number; f
   const acknowledged = publishers.reduce((sum, p) => sum + p.stats.acknowledged, 0)
   const failed = publishers.reduce((sum, p) => sum + p.stats.failed, 0)
   return { perSecond: Math.round(acknowledged / seconds), failed }
+}
+
+/**
+ * A lighter probe: IN_PROCESS_STREAMS streams on `receiveOn` held by this process, publishes from this
+ * process to `publishOn` at RATE/s for SECONDS/2; latency on this process' clock. No bench workers, so
+ * far fewer processes compete for the cores than in `fanout`.
+ */
+async function inProcess(publishOn: ServeProcess, receiveOn: ServeProcess): Promise<LatencySummary> {
+  const histogram = new Histogram()
+  const streams = await Promise.all(
+    Array.from({ length: IN_PROCESS_STREAMS }, () =>
+      openStream(receiveOn.url, `/events?topic=${TOPIC}-probe`),
+    ),
+  )
+  try {
+    for (const stream of streams) {
+      const parser = new EventStreamParser({
+        onEvent: (event) => histogram.record((performance.now() - Number(event.data)) * 1000),
+      })
+      stream.res.on('data', (chunk: Buffer) => parser.push(chunk))
+    }
+    const sends: Promise<unknown>[] = []
+    const until = performance.now() + (SECONDS * 1000) / 2
+    while (performance.now() < until) {
+      sends.push(publish(publishOn.url, { topic: `${TOPIC}-probe`, data: String(performance.now()) }))
+      await sleep(1000 / RATE)
+    }
+    await Promise.all(sends)
+    const expected = sends.length * IN_PROCESS_STREAMS
+    const deadline = Date.now() + 5_000
+    while (histogram.count < expected && Date.now() < deadline) await sleep(20)
+    return summarize(histogram)
+  } finally {
+    for (const stream of streams) stream.close()
+  }
 }
 
 /** The Redis hop alone: append on node A, onEvent on node B (same process, one clock), one at a time. */
@@ -226,8 +266,10 @@ console.log(
 // 1. Fan-out latency.
 const single = await hubs(1, [])
 let singleFan: Fanout
+let singleProbe: LatencySummary
 try {
   ;[singleFan] = (await fanout(single, single[0] as ServeProcess)) as [Fanout]
+  singleProbe = await inProcess(single[0] as ServeProcess, single[0] as ServeProcess)
 } finally {
   await stopAll(single)
 }
@@ -255,8 +297,15 @@ try {
     console.log(`  cluster, same node (A->A)  ${fmt(onA.latency)}   ${integrity(onA)}`)
     console.log(`  cluster, cross (A->B)      ${fmt(onB.latency)}   ${integrity(onB)}`)
     console.log(`  cluster, cross (A->C)      ${fmt(onC.latency)}   ${integrity(onC)}`)
+    const crossProbe = await inProcess(cluster[0] as ServeProcess, cluster[1] as ServeProcess)
+    console.log(`\nin-process probe (${IN_PROCESS_STREAMS} streams held by this process, no bench workers)`)
+    console.log(`  single node (memory)       ${fmt(singleProbe)}`)
+    console.log(`  cluster, cross (A->B)      ${fmt(crossProbe)}`)
     console.log(
-      `  ratio cross/single: p50 x${(crossB.latency.p50 / singleFan.latency.p50).toFixed(2)}, p99 x${(crossB.latency.p99 / singleFan.latency.p99).toFixed(2)}`,
+      `  probe ratio cross/single: p50 x${(crossProbe.p50 / singleProbe.p50).toFixed(2)}, p99 x${(crossProbe.p99 / singleProbe.p99).toFixed(2)}`,
+    )
+    console.log(
+      `  fleet ratio cross/single: p50 x${(crossB.latency.p50 / singleFan.latency.p50).toFixed(2)}, p99 x${(crossB.latency.p99 / singleFan.latency.p99).toFixed(2)}`,
     )
   } finally {
     await stopAll(cluster)
