@@ -16,6 +16,7 @@ export const HTTP_ERROR_CODES = {
   bad_json: 400,
   bad_data: 400,
   bad_event: 400,
+  bad_query: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,

@@ -1,8 +1,14 @@
 /**
  * `GET /api/connections`: every open stream (DESIGN.md §5) and the settings in force (DESIGN.md §3:
  * every knob is visible here); needs `admin: true` when auth is on. Secrets are never shown.
+ *
+ * Takes the dashboard's query parameters (`topic`, `sort`, `order`, `offset`, `limit`; same parser, so
+ * both endpoints page alike). Without any of them the answer is every stream in the hub's order, as
+ * before; without `limit` there is no page cut.
  */
+import { LifelineError } from '../../protocol/errors.ts'
 import type { RouteHandler } from '../context.ts'
+import { parseConnectionQuery, queryConnections } from '../dashboard/index.ts'
 import { HttpError, sendJson } from '../http-error.ts'
 import type { HubConfig } from '../options.ts'
 
@@ -39,6 +45,49 @@ export const connectionsRoute: RouteHandler = async (ctx, req, res, url) => {
       'forbidden',
       'This needs an admin token: add "admin": true to the token\'s lifeline claim.',
     )
-  const connections = ctx.hub.connections()
-  sendJson(res, 200, { count: connections.length, settings: visibleSettings(ctx.config), connections })
+  const all = ctx.hub.connections()
+  const params = url.searchParams
+  const settings = visibleSettings(ctx.config)
+  if (!QUERY_PARAMS.some((name) => params.has(name))) {
+    sendJson(res, 200, {
+      count: all.length,
+      total: all.length,
+      offset: 0,
+      limit: null,
+      settings,
+      connections: all,
+    })
+    return
+  }
+  const hasLimit = params.get('limit') !== null && params.get('limit') !== ''
+  let query: ReturnType<typeof parseConnectionQuery>
+  try {
+    query = parseConnectionQuery(params)
+  } catch (err) {
+    if (err instanceof LifelineError && err.code === 'LIFELINE_ERR_QUERY_INVALID') {
+      throw new HttpError('bad_query', `${capitalize(err.message)}.`)
+    }
+    throw err
+  }
+  // No `limit`: every matching stream from `offset` on (the listing was never cut before paging).
+  const page = queryConnections(
+    all,
+    hasLimit ? query : { ...query, limit: Number.POSITIVE_INFINITY },
+    Date.now(),
+  )
+  sendJson(res, 200, {
+    count: page.rows.length,
+    total: page.total,
+    offset: page.offset,
+    limit: hasLimit ? page.limit : null,
+    settings,
+    connections: page.rows,
+  })
+}
+
+/** Any of these switches from the plain listing to the filtered, sorted (and maybe paged) one. */
+const QUERY_PARAMS = ['topic', 'sort', 'order', 'offset', 'limit'] as const
+
+function capitalize(s: string): string {
+  return s.length > 0 ? s[0]!.toUpperCase() + s.slice(1) : s
 }
