@@ -14,7 +14,8 @@ import type { CloseReason, ConnectionInfo } from '../../src/server/types.ts'
 import { launchChromium } from '../helpers/chromium.ts'
 
 const TOPIC = 'native'
-const WAIT_MS = 20_000
+// Generous: Chromium on a busy 2-core machine can take many seconds to start a page.
+const WAIT_MS = 45_000
 /** Streams end after ~2.5 s (+-10%): the hub "drops" the browser's stream on its own. */
 const MAX_LIFETIME_MS = 2_500
 /** The `retry:` the hub sends (+-20%): the gap in which the test publishes. */

@@ -265,13 +265,14 @@ export async function waitForMetric(
   series: string,
   expected: number,
   timeoutMs = 10_000,
+  mode: 'exactly' | 'at least' = 'exactly',
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let last: number | undefined
   while (Date.now() < deadline) {
     last = await metricValue(base, series)
-    if (last === expected) return
+    if (last !== undefined && (mode === 'exactly' ? last === expected : last >= expected)) return
     await new Promise((r) => setTimeout(r, 50))
   }
-  throw new Error(`${series} is ${last}, expected ${expected}`)
+  throw new Error(`${series} is ${last}, expected ${mode} ${expected}`)
 }
