@@ -96,15 +96,25 @@ export function behaviourSuite(adapter: string, mount: Mount): void {
     const s = await setup(t, mount, { heartbeatMs: HEARTBEAT })
     const stream = await s.open('topic=tick')
     await stream.waitFor('first bytes', () => stream.comments.includes('ok'))
-    // Events every 50 ms for 1.5 heartbeat intervals: no ping may go out meanwhile.
+    // Events every 50 ms for 1.5 heartbeat intervals: no ping may go out meanwhile. On a starved machine
+    // this loop itself may stall; a stall of a whole interval makes one ping legitimate, so those are counted.
     const until = performance.now() + HEARTBEAT * 1.5
     let sent = 0
+    let stalls = 0
+    let last = performance.now()
     while (performance.now() < until) {
       await s.hub.publish('tick', { data: String(sent++) })
+      const now = performance.now()
+      if (now - last >= HEARTBEAT * 0.9) stalls++
+      last = now
       await new Promise((r) => setTimeout(r, 50))
     }
     await stream.waitFor('all ticks', () => stream.events.length === sent)
-    assert.equal(stream.comments.filter((c) => c === 'ping').length, 0, 'no heartbeat while events flow')
+    const pings = stream.comments.filter((c) => c === 'ping').length
+    assert.ok(
+      pings <= stalls,
+      `${pings} heartbeats while events flowed (${stalls} stalls of the publishing loop)`,
+    )
     const lastEventAt = performance.now()
     await stream.waitFor('a heartbeat once idle', () => stream.comments.includes('ping'), HEARTBEAT * 10)
     const quiet = performance.now() - lastEventAt
