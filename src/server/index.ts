@@ -2,6 +2,7 @@ export { handleFastify } from '../adapters/fastify.ts'
 export { handleFetch } from '../adapters/fetch.ts'
 export { handleNode } from '../adapters/node.ts'
 export type { AdapterOptions } from '../adapters/request.ts'
+export { userTimeoutSupported } from '../adapters/socket.ts'
 export type { ClockTarget } from './clock.ts'
 export { SweepClock } from './clock.ts'
 export type {
