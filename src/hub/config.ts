@@ -35,6 +35,14 @@ type Raw = unknown
 
 const scalar = z.union([z.string(), z.number()])
 
+/** Spellings a boolean setting accepts from env and file (a flag given on the command line is `true`). */
+const BOOLEAN_WORDS: ReadonlyMap<string, boolean> = new Map([
+  ['true', true],
+  ['1', true],
+  ['false', false],
+  ['0', false],
+])
+
 function schemaFor(kind: OptionKind): z.ZodType<unknown, Raw> {
   switch (kind) {
     case 'duration':
@@ -90,6 +98,14 @@ function schemaFor(kind: OptionKind): z.ZodType<unknown, Raw> {
         if (!(LOG_LEVELS as readonly string[]).includes(v))
           ctx.addIssue({ code: 'custom', message: `is not a log level: use one of ${LOG_LEVELS.join(', ')}` })
         return v
+      })
+    case 'boolean':
+      return z.union([z.boolean(), scalar]).transform((v, ctx) => {
+        if (typeof v === 'boolean') return v
+        const b = BOOLEAN_WORDS.get(String(v).trim().toLowerCase())
+        if (b === undefined)
+          ctx.addIssue({ code: 'custom', message: 'is not a boolean: use true, false, 1 or 0' })
+        return b ?? false
       })
     case 'list':
       return z.union([z.string(), z.array(z.string())]).transform((v) =>
@@ -200,6 +216,10 @@ function checkCombinations(c: HubConfig): void {
   ].filter(Boolean)
   if (keys.length > 1)
     throw new ConfigError(`invalid setting ${keys.join(' and ')}: give only one JWT key source`)
+  if (c.redisCluster && !c.redis)
+    throw new ConfigError(
+      'invalid setting --redis-cluster: it needs --redis <url> (a seed node of the cluster)',
+    )
   if (c.redis && c.historyFile)
     throw new ConfigError(
       'invalid setting --history-file: it cannot be combined with --redis (Redis keeps the history in cluster mode)',

@@ -1,7 +1,7 @@
 /**
  * Picks the history store from config: memory (default, built by the hub core from historySize /
- * historyTtl / historyMaxBytes), a file (`--history-file`), or Redis Streams (`--redis`, cluster mode;
- * its module and the ioredis package load only then).
+ * historyTtl / historyMaxBytes), a file (`--history-file`), or Redis Streams (`--redis`, cluster mode,
+ * on one Redis or, with `--redis-cluster`, a Redis Cluster; its module and ioredis load only then).
  */
 import { LifelineError } from '../protocol/errors.ts'
 import { FileHistory } from '../server/history/file.ts'
@@ -25,6 +25,7 @@ export async function openHistory(config: HubConfig, logger?: Logger): Promise<H
     return createRedisHistory({
       url: config.redis,
       keyPrefix: config.redisPrefix,
+      cluster: config.redisCluster,
       ...retention,
       connectTimeoutMs: 0,
       onError: (err) => logger?.error({ err }, 'redis history error'),

@@ -4,7 +4,17 @@
  * Precedence: command-line flag > `LIFELINE_*` environment variable > config file (`--config`) > default.
  */
 
-export type OptionKind = 'duration' | 'size' | 'count' | 'port' | 'string' | 'file' | 'list' | 'level' | 'url'
+export type OptionKind =
+  | 'duration'
+  | 'size'
+  | 'count'
+  | 'port'
+  | 'string'
+  | 'file'
+  | 'list'
+  | 'level'
+  | 'url'
+  | 'boolean'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -36,6 +46,8 @@ export interface HubConfig {
   historyFile: string | undefined
   redis: string | undefined
   redisPrefix: string
+  /** Treat `redis` as one seed node of a Redis Cluster. Default false. */
+  redisCluster: boolean
   jwtSecret: string | undefined
   jwtPublicKey: string | undefined
   jwtJwks: string | undefined
@@ -48,7 +60,7 @@ export interface OptionSpec {
   readonly key: ConfigKey
   /** Long flag, e.g. `--heartbeat`. */
   readonly flag: string
-  /** Placeholder shown in `--help`, e.g. `<duration>`. */
+  /** Placeholder shown in `--help`, e.g. `<duration>`; empty for a boolean flag (it takes no value). */
   readonly arg: string
   readonly env: string
   readonly kind: OptionKind
@@ -83,6 +95,7 @@ const ARG_BY_KIND: Record<OptionKind, string> = {
   list: '<list>',
   level: '<level>',
   url: '<url>',
+  boolean: '',
 }
 
 /** Every setting, in the order `--help` and the README show them. */
@@ -233,6 +246,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     },
   ),
   opt('redisPrefix', '--redis-prefix', 'string', 'lifeline:', 'Key prefix of the Redis stream keys.'),
+  opt(
+    'redisCluster',
+    '--redis-cluster',
+    'boolean',
+    'false',
+    'Treat --redis as a seed node of a Redis Cluster (env and file: true/false/1/0).',
+  ),
   opt('jwtSecret', '--jwt-secret', 'string', undefined, 'HS256 secret: turns auth on.'),
   opt(
     'jwtPublicKey',
@@ -253,11 +273,16 @@ export const CONFIG_FILE_OPTION = {
   help: 'JSON file of settings (keys as in the table, e.g. {"heartbeat": "15s"}); flags and env win.',
 } as const
 
+/** `--flag <arg>`, or just `--flag` for a boolean. */
+export function flagWithArg(o: { flag: string; arg: string }): string {
+  return o.arg === '' ? o.flag : `${o.flag} ${o.arg}`
+}
+
 /** Markdown reference table, pasted between the README's config markers. */
 export function renderConfigTable(): string {
   const rows = OPTIONS.map(
     (o) =>
-      `| \`${o.flag} ${o.arg}\` | \`${o.env}\` | \`${o.key}\` | ${o.shown} | ${o.help.replaceAll('|', '\\|')} |`,
+      `| \`${flagWithArg(o)}\` | \`${o.env}\` | \`${o.key}\` | ${o.shown} | ${o.help.replaceAll('|', '\\|')} |`,
   )
   return [
     '| flag | env | config file key | default | meaning |',
