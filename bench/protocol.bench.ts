@@ -17,48 +17,16 @@ import { createParser } from 'eventsource-parser'
 import { encodeEvent } from '../src/protocol/encode.ts'
 import { EventStreamParser } from '../src/protocol/parse.ts'
 import { machineLine } from './lib/machine.ts'
+import { type Chunked, STREAMS } from './lib/sse-streams.ts'
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 1
 const ROUNDS = 5
 const utf8 = new TextEncoder()
 
-function chunk(text: string, size: number): { strings: string[]; bytes: Uint8Array[]; total: number } {
-  const all = utf8.encode(text)
-  const bytes: Uint8Array[] = []
-  for (let i = 0; i < all.length; i += size) bytes.push(all.subarray(i, i + size))
-  // Strings cut on the same byte boundaries (decoded with a streaming decoder so characters stay whole).
-  const d = new TextDecoder()
-  const strings = bytes.map((b) => d.decode(b, { stream: true }))
-  return { strings, bytes, total: all.length }
-}
-
-function smallStream(n: number, eol: string): string {
-  let s = ''
-  for (let i = 0; i < n; i++) {
-    s += `id: ${1_700_000_000_000 + i}${eol}event: tick${eol}data: {"seq":${i},"price":${(i * 1.37).toFixed(2)},"sym":"ACME"}${eol}${eol}`
-  }
-  return s
-}
-
-function largeStream(n: number): string {
-  let s = ''
-  const line = `${'x'.repeat(60)}é`
-  for (let i = 0; i < n; i++) {
-    s += `id: ${i}\n`
-    for (let l = 0; l < 1000; l++) s += `data: ${line}\n`
-    s += '\n'
-  }
-  return s
-}
-
-const streams = {
-  small: chunk(smallStream(20_000, '\n'), 16_384),
-  large: chunk(largeStream(30), 16_384),
-  crlf: chunk(smallStream(20_000, '\r\n'), 1_500),
-}
+const streams = { small: STREAMS.small(), large: STREAMS.large(), crlf: STREAMS.crlf() }
 
 let sink = 0
-type Runner = (input: ReturnType<typeof chunk>) => void
+type Runner = (input: Chunked) => void
 
 const runners: Record<string, Runner> = {
   'lifeline text': (input) => {
