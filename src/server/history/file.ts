@@ -15,10 +15,10 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { LifelineError } from '../../protocol/errors.ts'
-import type { History, HistoryListener, ReadAfterResult, StoredEvent } from './history.ts'
-import { compareIds, formatId, newEpoch, parseSeq } from './ids.ts'
-import { notify } from './notify.ts'
+import type { ReadAfterResult, StoredEvent } from './history.ts'
+import { formatId, newEpoch } from './ids.ts'
 import { eventBytes, type Retention, type RetentionOptions, retention } from './retention.ts'
+import { SeqStore } from './seq-store.ts'
 
 export interface FileHistoryOptions extends RetentionOptions {
   /** SQLite file path (created when missing; `-wal` and `-shm` files sit beside it). */
@@ -30,9 +30,6 @@ export interface FileHistoryOptions extends RetentionOptions {
 /** Topics are stored joined by LF: validated topics never contain one. */
 const TOPIC_SEPARATOR = '\n'
 const SCHEMA_VERSION = '1'
-
-const UNKNOWN: ReadAfterResult = Object.freeze({ kind: 'reset', reason: 'unknown' })
-const EXPIRED: ReadAfterResult = Object.freeze({ kind: 'reset', reason: 'expired' })
 
 interface Row {
   seq: number
@@ -52,21 +49,14 @@ interface Statements {
   after: StatementSync
 }
 
-export class FileHistory implements History {
+export class FileHistory extends SeqStore {
   readonly epoch: string
   readonly path: string
   readonly #retention: Retention
   readonly #db: DatabaseSync
   readonly #st: Statements
-  /** Seq of the oldest row (equals #nextSeq when empty); rows are contiguous in seq. */
-  #firstSeq: number
-  #nextSeq: number
   /** Time of the oldest row (Infinity when empty), so age trimming costs no query per append. */
-  #firstTime: number
-  #count: number
-  #totalBytes: number
-  #listeners: readonly HistoryListener[] = []
-  #closed = false
+  #firstTime = Number.POSITIVE_INFINITY
 
   /** Same as the constructor; for symmetry with stores that must connect first. */
   static open(options: FileHistoryOptions): Promise<FileHistory> {
@@ -74,6 +64,7 @@ export class FileHistory implements History {
   }
 
   constructor(options: FileHistoryOptions) {
+    super()
     this.#retention = retention(options)
     this.path = options.path
     const sqlite = process.getBuiltinModule('node:sqlite') as typeof import('node:sqlite') | undefined
@@ -117,7 +108,7 @@ export class FileHistory implements History {
       const top = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as
         | { seq: number }
         | undefined
-      this.#nextSeq = Number(top?.seq ?? 0) + 1
+      this.nextSeq = Number(top?.seq ?? 0) + 1
       const stats = db
         .prepare('SELECT MIN(seq) AS first, COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM events')
         .get() as {
@@ -125,9 +116,9 @@ export class FileHistory implements History {
         n: number
         b: number
       }
-      this.#firstSeq = stats.first === null ? this.#nextSeq : Number(stats.first)
-      this.#count = Number(stats.n)
-      this.#totalBytes = Number(stats.b)
+      this.firstSeq = stats.first === null ? this.nextSeq : Number(stats.first)
+      this.count = Number(stats.n)
+      this.totalBytes = Number(stats.b)
       this.#st = {
         insert: db.prepare('INSERT INTO events (time, topics, event, data, bytes) VALUES (?, ?, ?, ?, ?)'),
         firstTime: db.prepare('SELECT time FROM events WHERE seq >= ? ORDER BY seq LIMIT 1'),
@@ -137,7 +128,7 @@ export class FileHistory implements History {
         deleteBefore: db.prepare('DELETE FROM events WHERE seq < ?'),
         after: db.prepare('SELECT seq, time, topics, event, data FROM events WHERE seq > ? ORDER BY seq'),
       }
-      this.#firstTime = this.#timeOf(this.#firstSeq)
+      this.#firstTime = this.#timeOf(this.firstSeq)
       // Options may have shrunk since the file was written: apply them now.
       this.#transaction(() => this.#trim(this.#retention.now()))
     } catch (err) {
@@ -146,11 +137,11 @@ export class FileHistory implements History {
     }
   }
 
-  append(
+  override append(
     topics: readonly string[],
     input: { readonly data: string; readonly event?: string | undefined },
   ): Promise<StoredEvent> {
-    if (this.#closed) return Promise.reject(new Error(`history file ${this.path} is closed`))
+    if (this.closed) return Promise.reject(new Error(`history file ${this.path} is closed`))
     const now = this.#retention.now()
     const size = eventBytes(topics, input.data, input.event)
     let seq: number
@@ -164,10 +155,10 @@ export class FileHistory implements History {
           size,
         )
         const s = Number(r.lastInsertRowid)
-        this.#nextSeq = s + 1
-        this.#count++
-        this.#totalBytes += size
-        if (this.#count === 1) this.#firstTime = now
+        this.nextSeq = s + 1
+        this.count++
+        this.totalBytes += size
+        if (this.count === 1) this.#firstTime = now
         this.#trim(now)
         return s
       })
@@ -181,17 +172,19 @@ export class FileHistory implements History {
       data: input.data,
       time: now,
     }
-    // Committed: listeners run synchronously, in id order, once per event.
-    notify(this.#listeners, event)
+    // Committed: now the listeners hear of it.
+    this.notify(event)
     return Promise.resolve(event)
   }
 
-  readAfter(afterId: string, match: (topics: readonly string[]) => boolean): Promise<ReadAfterResult> {
+  override readAfter(
+    afterId: string,
+    match: (topics: readonly string[]) => boolean,
+  ): Promise<ReadAfterResult> {
     try {
       this.#transaction(() => this.#trim(this.#retention.now()))
-      const seq = parseSeq(afterId, this.epoch)
-      if (seq === undefined || seq >= this.#nextSeq) return Promise.resolve(UNKNOWN)
-      if (seq < this.#firstSeq - 1) return Promise.resolve(EXPIRED)
+      const seq = this.resumeCheck(afterId)
+      if (typeof seq !== 'number') return Promise.resolve(seq)
       const events: StoredEvent[] = []
       for (const row of this.#st.after.iterate(seq) as IterableIterator<Row>) {
         const topics = row.topics.split(TOPIC_SEPARATOR)
@@ -210,54 +203,20 @@ export class FileHistory implements History {
     }
   }
 
-  /** The newest id ever assigned in this file (even when since trimmed), or undefined when none. */
-  lastId(): string | undefined {
-    return this.#nextSeq > 1 ? formatId(this.epoch, this.#nextSeq - 1) : undefined
-  }
-
-  compare(a: string, b: string): number {
-    return compareIds(this.epoch, a, b)
-  }
-
-  subscribe(listener: HistoryListener): () => void {
-    this.#listeners = [...this.#listeners, listener]
-    return () => {
-      this.#listeners = this.#listeners.filter((l) => l !== listener)
-    }
-  }
-
-  size(): number {
-    return this.#count
-  }
-
-  /** Payload bytes held now. */
-  bytes(): number {
-    return this.#totalBytes
-  }
-
-  ready(): boolean {
-    return !this.#closed
-  }
-
-  close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true
-      this.#listeners = []
-      this.#db.close()
-    }
-    return Promise.resolve()
+  protected override release(): void {
+    this.#db.close()
   }
 
   /** Runs `fn` in one write transaction; in-memory counters are restored when it fails. */
   #transaction<R>(fn: () => R): R {
-    const saved = [this.#firstSeq, this.#nextSeq, this.#firstTime, this.#count, this.#totalBytes] as const
+    const saved = [this.firstSeq, this.nextSeq, this.#firstTime, this.count, this.totalBytes] as const
     this.#db.exec('BEGIN IMMEDIATE')
     try {
       const out = fn()
       this.#db.exec('COMMIT')
       return out
     } catch (err) {
-      ;[this.#firstSeq, this.#nextSeq, this.#firstTime, this.#count, this.#totalBytes] = saved
+      ;[this.firstSeq, this.nextSeq, this.#firstTime, this.count, this.totalBytes] = saved
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK')
       throw err
     }
@@ -266,15 +225,15 @@ export class FileHistory implements History {
   /** Drops the oldest rows past the age, count and byte limits (inside a transaction). */
   #trim(now: number): void {
     const { maxEvents, maxBytes, ttlMs } = this.#retention
-    let first = this.#firstSeq
+    let first = this.firstSeq
     if (ttlMs > 0 && this.#firstTime < now - ttlMs) {
       const fresh = this.#st.firstFresh.get(first, now - ttlMs) as { seq: number } | undefined
-      first = fresh === undefined ? this.#nextSeq : Number(fresh.seq)
+      first = fresh === undefined ? this.nextSeq : Number(fresh.seq)
     }
-    first = Math.max(first, this.#nextSeq - maxEvents)
-    if (first > this.#firstSeq || this.#totalBytes > maxBytes) {
+    first = Math.max(first, this.nextSeq - maxEvents)
+    if (first > this.firstSeq || this.totalBytes > maxBytes) {
       const before = this.#st.sumBefore.get(first) as { n: number; b: number }
-      let bytes = this.#totalBytes - Number(before.b)
+      let bytes = this.totalBytes - Number(before.b)
       if (bytes > maxBytes) {
         for (const row of this.#st.fromSeq.iterate(first) as IterableIterator<{
           seq: number
@@ -286,12 +245,12 @@ export class FileHistory implements History {
         }
       }
     }
-    if (first <= this.#firstSeq) return
+    if (first <= this.firstSeq) return
     const gone = this.#st.sumBefore.get(first) as { n: number; b: number }
     this.#st.deleteBefore.run(first)
-    this.#count -= Number(gone.n)
-    this.#totalBytes -= Number(gone.b)
-    this.#firstSeq = first
+    this.count -= Number(gone.n)
+    this.totalBytes -= Number(gone.b)
+    this.firstSeq = first
     this.#firstTime = this.#timeOf(first)
   }
 

@@ -7,10 +7,10 @@
  * resolves; `readAfter` takes its snapshot when called. A hub that registers a connection for live
  * events and calls `readAfter` in the same tick therefore sees every event exactly once.
  */
-import type { History, HistoryListener, ReadAfterResult, StoredEvent } from './history.ts'
-import { compareIds, formatId, newEpoch, parseSeq } from './ids.ts'
-import { notify } from './notify.ts'
+import type { ReadAfterResult, StoredEvent } from './history.ts'
+import { formatId, newEpoch } from './ids.ts'
 import { eventBytes, type Retention, type RetentionOptions, retention } from './retention.ts'
+import { SeqStore } from './seq-store.ts'
 
 /** First ring allocation; it doubles up to maxEvents, so a small hub does not reserve 10k slots. */
 const INITIAL_CAPACITY = 256
@@ -20,25 +20,16 @@ export interface MemoryHistoryOptions extends RetentionOptions {
   epoch?: string
 }
 
-const UNKNOWN: ReadAfterResult = Object.freeze({ kind: 'reset', reason: 'unknown' })
-const EXPIRED: ReadAfterResult = Object.freeze({ kind: 'reset', reason: 'expired' })
-
-export class MemoryHistory implements History {
+export class MemoryHistory extends SeqStore {
   readonly epoch: string
   readonly #retention: Retention
-  /** Ring slots; `#head` is the oldest, `#count` are in use. */
+  /** Ring slots; `#head` is the oldest, `count` are in use. */
   #events: (StoredEvent | undefined)[]
   #bytes: number[]
   #head = 0
-  #count = 0
-  /** Seq of the oldest event kept (equals #nextSeq when empty). Seqs in the ring are contiguous. */
-  #firstSeq = 1
-  #nextSeq = 1
-  #totalBytes = 0
-  #listeners: readonly HistoryListener[] = []
-  #closed = false
 
   constructor(options: MemoryHistoryOptions = {}) {
+    super()
     this.#retention = retention(options)
     this.epoch = options.epoch ?? newEpoch(this.#retention.now())
     const capacity = Math.max(1, Math.min(INITIAL_CAPACITY, this.#retention.maxEvents))
@@ -46,14 +37,14 @@ export class MemoryHistory implements History {
     this.#bytes = new Array(capacity).fill(0)
   }
 
-  append(
+  override append(
     topics: readonly string[],
     input: { readonly data: string; readonly event?: string | undefined },
   ): Promise<StoredEvent> {
-    if (this.#closed) return Promise.reject(new Error('history is closed'))
+    if (this.closed) return Promise.reject(new Error('history is closed'))
     const now = this.#retention.now()
     this.#trimAge(now)
-    const seq = this.#nextSeq++
+    const seq = this.nextSeq++
     const event: StoredEvent = {
       id: formatId(this.epoch, seq),
       topics: topics.slice(),
@@ -63,86 +54,50 @@ export class MemoryHistory implements History {
     }
     const size = eventBytes(topics, input.data, input.event)
     // Full at maxEvents: the oldest makes room (count retention) before the slot is reused.
-    if (this.#count === this.#events.length && !this.#grow()) this.#shift()
-    const slot = (this.#head + this.#count) % this.#events.length
+    if (this.count === this.#events.length && !this.#grow()) this.#shift()
+    const slot = (this.#head + this.count) % this.#events.length
     this.#events[slot] = event
     this.#bytes[slot] = size
-    this.#count++
-    this.#totalBytes += size
+    this.count++
+    this.totalBytes += size
     const { maxEvents, maxBytes } = this.#retention
-    while (this.#count > maxEvents) this.#shift()
-    while (this.#totalBytes > maxBytes && this.#count > 0) this.#shift()
-    // Listeners run synchronously, in id order, once per event (the hub fans out from here).
-    notify(this.#listeners, event)
+    while (this.count > maxEvents) this.#shift()
+    while (this.totalBytes > maxBytes && this.count > 0) this.#shift()
+    this.notify(event)
     return Promise.resolve(event)
   }
 
-  readAfter(afterId: string, match: (topics: readonly string[]) => boolean): Promise<ReadAfterResult> {
+  override readAfter(
+    afterId: string,
+    match: (topics: readonly string[]) => boolean,
+  ): Promise<ReadAfterResult> {
     this.#trimAge(this.#retention.now())
-    const seq = parseSeq(afterId, this.epoch)
-    // An id of another epoch, or past the newest id this run assigned, was never ours.
-    if (seq === undefined || seq >= this.#nextSeq) return Promise.resolve(UNKNOWN)
-    // The event right after `seq` was trimmed: the client may have missed it.
-    if (seq < this.#firstSeq - 1) return Promise.resolve(EXPIRED)
+    const seq = this.resumeCheck(afterId)
+    if (typeof seq !== 'number') return Promise.resolve(seq)
     const events: StoredEvent[] = []
     const cap = this.#events.length
     // Contiguous seqs: the slot of seq+1 is found by subtraction (no scan, no search).
-    for (let i = seq + 1 - this.#firstSeq; i < this.#count; i++) {
+    for (let i = seq + 1 - this.firstSeq; i < this.count; i++) {
       const e = this.#events[(this.#head + i) % cap]!
       if (match(e.topics)) events.push(e)
     }
     return Promise.resolve({ kind: 'events', events })
   }
 
-  /** The newest id this run assigned (even when since trimmed), or undefined before the first append. */
-  lastId(): string | undefined {
-    return this.#nextSeq > 1 ? formatId(this.epoch, this.#nextSeq - 1) : undefined
-  }
-
-  compare(a: string, b: string): number {
-    return compareIds(this.epoch, a, b)
-  }
-
-  subscribe(listener: HistoryListener): () => void {
-    this.#listeners = [...this.#listeners, listener]
-    return () => {
-      this.#listeners = this.#listeners.filter((l) => l !== listener)
-    }
-  }
-
-  size(): number {
-    return this.#count
-  }
-
-  /** Payload bytes held now. */
-  bytes(): number {
-    return this.#totalBytes
-  }
-
-  ready(): boolean {
-    return !this.#closed
-  }
-
-  close(): Promise<void> {
-    this.#closed = true
-    this.#listeners = []
-    return Promise.resolve()
-  }
-
   #trimAge(now: number): void {
     const ttl = this.#retention.ttlMs
     if (ttl === 0) return
     const cutoff = now - ttl
-    while (this.#count > 0 && this.#events[this.#head]!.time < cutoff) this.#shift()
+    while (this.count > 0 && this.#events[this.#head]!.time < cutoff) this.#shift()
   }
 
   #shift(): void {
     const h = this.#head
-    this.#totalBytes -= this.#bytes[h]!
+    this.totalBytes -= this.#bytes[h]!
     this.#events[h] = undefined
     this.#head = (h + 1) % this.#events.length
-    this.#count--
-    this.#firstSeq++
+    this.count--
+    this.firstSeq++
   }
 
   /** Doubles the ring up to maxEvents; false when it is already that large. */
@@ -153,7 +108,7 @@ export class MemoryHistory implements History {
     if (cap <= old.length) return false
     const events: (StoredEvent | undefined)[] = new Array(cap)
     const bytes: number[] = new Array(cap).fill(0)
-    for (let i = 0; i < this.#count; i++) {
+    for (let i = 0; i < this.count; i++) {
       const from = (this.#head + i) % old.length
       events[i] = old[from]
       bytes[i] = oldBytes[from]!

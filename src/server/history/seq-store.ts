@@ -1,0 +1,89 @@
+/**
+ * What the in-process stores (memory ring, file) share: ids `<epoch>-<seq>` (ids.ts) from one counter,
+ * the count and bytes held, the live listeners and the closed flag. Each store keeps its own storage,
+ * trimming, `append` and `readAfter`; it calls `notify` once an event is stored and `resumeCheck` first
+ * in `readAfter`.
+ */
+import type { History, HistoryListener, ReadAfterResult, StoredEvent } from './history.ts'
+import { compareIds, formatId, parseSeq } from './ids.ts'
+import { notify } from './notify.ts'
+
+const UNKNOWN: ReadAfterResult = Object.freeze({ kind: 'reset', reason: 'unknown' })
+const EXPIRED: ReadAfterResult = Object.freeze({ kind: 'reset', reason: 'expired' })
+
+export abstract class SeqStore implements History {
+  abstract readonly epoch: string
+  /** Seq of the oldest event kept (equals nextSeq when empty). Kept seqs are contiguous. */
+  protected firstSeq = 1
+  /** The seq the next append gets; a seq is never reused. */
+  protected nextSeq = 1
+  protected count = 0
+  protected totalBytes = 0
+  protected closed = false
+  #listeners: readonly HistoryListener[] = []
+
+  abstract append(
+    topics: readonly string[],
+    input: { readonly data: string; readonly event?: string | undefined },
+  ): Promise<StoredEvent>
+
+  abstract readAfter(afterId: string, match: (topics: readonly string[]) => boolean): Promise<ReadAfterResult>
+
+  /** The newest id ever assigned (even when since trimmed), or undefined before the first append. */
+  lastId(): string | undefined {
+    return this.nextSeq > 1 ? formatId(this.epoch, this.nextSeq - 1) : undefined
+  }
+
+  compare(a: string, b: string): number {
+    return compareIds(this.epoch, a, b)
+  }
+
+  subscribe(listener: HistoryListener): () => void {
+    this.#listeners = [...this.#listeners, listener]
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener)
+    }
+  }
+
+  size(): number {
+    return this.count
+  }
+
+  /** Payload bytes held now. */
+  bytes(): number {
+    return this.totalBytes
+  }
+
+  ready(): boolean {
+    return !this.closed
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true
+      this.#listeners = []
+      this.release()
+    }
+    return Promise.resolve()
+  }
+
+  /** Frees what the store holds (files); runs once, on the first `close`. */
+  protected release(): void {}
+
+  /** Listeners run synchronously, in id order, once per stored event (the hub fans out from here). */
+  protected notify(event: StoredEvent): void {
+    notify(this.#listeners, event)
+  }
+
+  /**
+   * The seq after which `afterId` resumes, or the reset to send: `unknown` for an id of another epoch or
+   * past the newest id assigned (never ours), `expired` when the event right after it was trimmed (the
+   * client may have missed it). Call after trimming.
+   */
+  protected resumeCheck(afterId: string): number | ReadAfterResult {
+    const seq = parseSeq(afterId, this.epoch)
+    if (seq === undefined || seq >= this.nextSeq) return UNKNOWN
+    if (seq < this.firstSeq - 1) return EXPIRED
+    return seq
+  }
+}
