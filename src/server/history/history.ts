@@ -41,7 +41,10 @@ export interface HistoryListener {
 
 export interface History {
   /** Stores the event and assigns its id. Rejects (throws) when the backend is unavailable: nothing stored. */
-  append(topics: readonly string[], event: { readonly data: string; readonly event?: string | undefined }): Promise<StoredEvent>
+  append(
+    topics: readonly string[],
+    event: { readonly data: string; readonly event?: string | undefined },
+  ): Promise<StoredEvent>
   /** Replay source for resume. `match` filters by the subscriber's topics. */
   readAfter(afterId: string, match: (topics: readonly string[]) => boolean): Promise<ReadAfterResult>
   /** The newest id stored, or undefined when empty. */
