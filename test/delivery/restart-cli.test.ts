@@ -3,40 +3,18 @@
  * ids survive; with the default memory history the old ids are unknown (`lifeline:reset`).
  */
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer as createNetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { type ChildHub, kill9, publish } from './child-hub.ts'
 import { connect } from './helpers.ts'
 
-interface Child {
-  url: string
-  child: ChildProcess
-}
-
-function kill9(c: Child): Promise<void> {
-  if (c.child.exitCode !== null || c.child.signalCode !== null) return Promise.resolve()
-  return new Promise((resolve) => {
-    c.child.once('exit', () => resolve())
-    c.child.kill('SIGKILL')
-  })
-}
-
-async function publish(url: string, topic: string, data: string): Promise<string> {
-  const res = await fetch(`${url}/publish`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ topic, data }),
-  })
-  assert.equal(res.status, 201)
-  return ((await res.json()) as { id: string }).id
-}
-
 /** `lifeline serve [--history-file]` on a free port; resolves once /healthz answers. */
-async function startCli(path?: string): Promise<Child> {
+async function startCli(path?: string): Promise<ChildHub> {
   const port = await new Promise<number>((resolve, reject) => {
     const probe = createNetServer()
     probe.once('error', reject)

@@ -4,22 +4,18 @@
  * same order. A real child process on a real socket.
  */
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { type ChildHub, kill9, publish } from './child-hub.ts'
 import { connect } from './helpers.ts'
 
 const fixture = fileURLToPath(new URL('./fixtures/file-hub.ts', import.meta.url))
 
-interface Child {
-  url: string
-  child: ChildProcess
-}
-
-function startChild(path: string): Promise<Child> {
+function startChild(path: string): Promise<ChildHub> {
   const child = spawn(process.execPath, [fixture, path], { stdio: ['ignore', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -40,24 +36,6 @@ function startChild(path: string): Promise<Child> {
       reject(new Error(`hub child exited with ${code} before serving`))
     })
   })
-}
-
-function kill9(c: Child): Promise<void> {
-  if (c.child.exitCode !== null || c.child.signalCode !== null) return Promise.resolve()
-  return new Promise((resolve) => {
-    c.child.once('exit', () => resolve())
-    c.child.kill('SIGKILL')
-  })
-}
-
-async function publish(url: string, topic: string, data: string): Promise<string> {
-  const res = await fetch(`${url}/publish`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ topic, data }),
-  })
-  assert.equal(res.status, 201)
-  return ((await res.json()) as { id: string }).id
 }
 
 function seqOf(id: string): [string, number] {
