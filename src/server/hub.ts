@@ -289,7 +289,7 @@ class LifelineHub implements Hub, ConnectionContext {
   #resume(connection: Connection, lastEventId: string, now: number): void {
     if (isMalformedId(lastEventId)) {
       this.#stats.resets++
-      connection.writeNow(encodeReset('malformed', lastEventId), now)
+      connection.writeNow(encodeReset('malformed', lastEventId, this.history.lastId()), now)
       return
     }
     connection.beginReplay()
@@ -300,14 +300,22 @@ class LifelineHub implements Hub, ConnectionContext {
         if (connection.state !== 'replaying') return
         if (result.kind === 'reset') {
           this.#stats.resets++
-          connection.writeNow(encodeReset(result.reason, lastEventId), at)
+          // Every live event newer than this id was held during the read and follows the reset.
+          connection.writeNow(encodeReset(result.reason, lastEventId, history.lastId()), at)
           connection.endReplay([], undefined, history.compare.bind(history), at)
           return
         }
         const events = result.events
         const encoded = events.map(encodeStored)
         const last = events.length > 0 ? (events[events.length - 1] as StoredEvent).id : undefined
-        this.#stats.replayed += connection.endReplay(encoded, last, history.compare.bind(history), at)
+        // Nothing replayed: live events held during the read that the client already has (ids up to
+        // its own, possible when this node's reader trails the node the client came from) are dropped.
+        this.#stats.replayed += connection.endReplay(
+          encoded,
+          last ?? lastEventId,
+          history.compare.bind(history),
+          at,
+        )
       },
       () => {
         // The store could not read (backend down): the client reconnects after `retry:` and resumes then.

@@ -5,6 +5,8 @@ export type { AdapterOptions } from '../adapters/request.ts'
 export { userTimeoutSupported } from '../adapters/socket.ts'
 export type { ClockTarget } from './clock.ts'
 export { SweepClock } from './clock.ts'
+export type { FileHistoryOptions } from './history/file.ts'
+export { FileHistory } from './history/file.ts'
 export type {
   History,
   HistoryListener,
@@ -12,11 +14,13 @@ export type {
   ResetReason,
   StoredEvent,
 } from './history/history.ts'
+export type { MemoryHistoryOptions } from './history/memory.ts'
 export { MemoryHistory } from './history/memory.ts'
+export type { RetentionOptions } from './history/retention.ts'
 export { createHub, SSE_HEADERS } from './hub.ts'
 export { DEFAULTS } from './options.ts'
 export { isMalformedId, MAX_LAST_EVENT_ID, pickLastEventId } from './resume.ts'
-export { compileMatcher, TopicIndex, validateTopic } from './topics.ts'
+export { compileMatcher, TopicIndex, validatePattern, validatePublishTopic, validateTopic } from './topics.ts'
 export type {
   CloseReason,
   ConnectionInfo,

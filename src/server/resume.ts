@@ -25,10 +25,21 @@ export function isMalformedId(id: string): boolean {
   return id.length > MAX_LAST_EVENT_ID || !PRINTABLE_ASCII.test(id)
 }
 
-/** `event: lifeline:reset` with `{"reason", "lastEventId"}`: the client refetches state instead of missing events. */
-export function encodeReset(reason: ResetReason, askedId: string | undefined): Buffer {
+/**
+ * `event: lifeline:reset` with `{"reason", "lastEventId"}`: the client refetches state instead of
+ * missing events. `resumeFrom` (the newest id the hub holds) goes out as the event's `id:`, so the
+ * client's next reconnect resumes from here instead of sending the bad id again and being reset again
+ * (a browser keeps its last event id until an event carries a new one).
+ */
+export function encodeReset(reason: ResetReason, askedId: string | undefined, resumeFrom?: string): Buffer {
   const data = JSON.stringify({ reason, lastEventId: (askedId ?? '').slice(0, MAX_LAST_EVENT_ID) })
-  return toBuffer(encodeEvent({ event: 'lifeline:reset', data }))
+  return toBuffer(
+    encodeEvent(
+      resumeFrom === undefined
+        ? { event: 'lifeline:reset', data }
+        : { event: 'lifeline:reset', data, id: resumeFrom },
+    ),
+  )
 }
 
 /** The wire bytes of a stored event: encoded once per event, shared by every subscriber. */

@@ -215,17 +215,34 @@ test('an unknown id (another run, garbage) starts the stream with lifeline:reset
   const h = await hubWith(t)
   const previousRun = new MemoryHistory()
   const foreign = (await previousRun.append(['a'], { data: 'x' })).id
-  await h.hub.publish('a', { data: 'before' })
+  let newest = await h.hub.publish('a', { data: 'before' })
   for (const asked of [foreign, 'nope', `${foreign}0`]) {
     const c = await connect(h.url, ['a'], { lastEventId: asked })
     await c.waitForCount(1)
     assert.equal(c.events[0]!.type, 'lifeline:reset')
     assert.deepEqual(resetOf(c.events[0]!.data), { reason: 'unknown', lastEventId: asked })
+    assert.equal(c.events[0]!.id, newest, 'the reset carries the newest id, the point to resume from')
     const id = await h.hub.publish('a', { data: 'after' })
+    newest = id
     await c.waitForCount(2)
     assert.deepEqual(c.events[1], { type: 'message', data: 'after', id })
     c.close()
   }
+})
+
+test('a client that reconnects with the id of a reset resumes without a second reset', async (t) => {
+  const h = await hubWith(t)
+  await h.hub.publish('a', { data: 'old' })
+  const first = await connect(h.url, ['a'], { lastEventId: 'garbage' })
+  await first.waitForCount(1)
+  assert.equal(first.events[0]!.type, 'lifeline:reset')
+  first.close()
+  // Published while the client was away: the resume from the reset's id must replay it, and only it.
+  const missed = await h.hub.publish('a', { data: 'missed' })
+  const again = await connect(h.url, ['a'], { lastEventId: first.events[0]!.id })
+  t.after(() => again.close())
+  await again.waitForCount(1)
+  assert.deepEqual(again.events[0], { type: 'message', data: 'missed', id: missed })
 })
 
 for (const s of stores) {
