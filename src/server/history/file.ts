@@ -165,13 +165,7 @@ export class FileHistory extends SeqStore {
     } catch (err) {
       return Promise.reject(err)
     }
-    const event: StoredEvent = {
-      id: formatId(this.epoch, seq),
-      topics: topics.slice(),
-      event: input.event,
-      data: input.data,
-      time: now,
-    }
+    const event = this.storedEvent(seq, topics, input, now)
     // Committed: now the listeners hear of it.
     this.notify(event)
     return Promise.resolve(event)

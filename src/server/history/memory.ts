@@ -8,7 +8,7 @@
  * events and calls `readAfter` in the same tick therefore sees every event exactly once.
  */
 import type { ReadAfterResult, StoredEvent } from './history.ts'
-import { formatId, newEpoch } from './ids.ts'
+import { newEpoch } from './ids.ts'
 import { eventBytes, type Retention, type RetentionOptions, retention } from './retention.ts'
 import { SeqStore } from './seq-store.ts'
 
@@ -45,13 +45,7 @@ export class MemoryHistory extends SeqStore {
     const now = this.#retention.now()
     this.#trimAge(now)
     const seq = this.nextSeq++
-    const event: StoredEvent = {
-      id: formatId(this.epoch, seq),
-      topics: topics.slice(),
-      event: input.event,
-      data: input.data,
-      time: now,
-    }
+    const event = this.storedEvent(seq, topics, input, now)
     const size = eventBytes(topics, input.data, input.event)
     // Full at maxEvents: the oldest makes room (count retention) before the slot is reused.
     if (this.count === this.#events.length && !this.#grow()) this.#shift()

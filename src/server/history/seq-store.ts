@@ -70,6 +70,22 @@ export abstract class SeqStore implements History {
   /** Frees what the store holds (files); runs once, on the first `close`. */
   protected release(): void {}
 
+  /** The event stored as seq `seq` (its id is `<epoch>-<seq>`), at wall-clock ms `time`. */
+  protected storedEvent(
+    seq: number,
+    topics: readonly string[],
+    input: { readonly data: string; readonly event?: string | undefined },
+    time: number,
+  ): StoredEvent {
+    return {
+      id: formatId(this.epoch, seq),
+      topics: topics.slice(),
+      event: input.event,
+      data: input.data,
+      time,
+    }
+  }
+
   /** Listeners run synchronously, in id order, once per stored event (the hub fans out from here). */
   protected notify(event: StoredEvent): void {
     notify(this.#listeners, event)
