@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { LifelineError } from '../../src/protocol/errors.ts'
 import { createRedisHistory, redisKeys } from '../../src/redis/index.ts'
 import type { History, ResetReason, StoredEvent } from '../../src/server/history/history.ts'
-import { startRedisServer } from '../helpers/redis-server.ts'
+import { startRedisCluster, startRedisServer } from '../helpers/redis-server.ts'
 
 const DEADLINE_MS = 15_000
 const all = () => true
@@ -295,24 +295,8 @@ test('a node that cannot reach Redis at start rejects with LIFELINE_ERR_BACKEND_
 })
 
 test('on Redis Cluster both keys share one slot and events flow between nodes', async (t) => {
-  const redis = await startRedisServer({
-    args: [
-      '--cluster-enabled',
-      'yes',
-      '--cluster-config-file',
-      'nodes.conf',
-      '--cluster-announce-ip',
-      '127.0.0.1',
-    ],
-  })
+  const redis = await startRedisCluster(DEADLINE_MS)
   t.after(() => redis.stop())
-  assert.match(await redis.command('CLUSTER ADDSLOTSRANGE 0 16383'), /^\+OK/)
-  // A lone node owning every slot turns `ok` within a moment; poll CLUSTER INFO with the deadline.
-  const deadline = Date.now() + DEADLINE_MS
-  while (!(await redis.command('CLUSTER INFO')).includes('cluster_state:ok')) {
-    assert.ok(Date.now() < deadline, 'cluster_state:ok in time')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
   const keys = redisKeys('t7:')
   const slots = await Promise.all(
     [keys.stream, keys.epoch].map((key) => redis.command(`CLUSTER KEYSLOT ${key}`)),

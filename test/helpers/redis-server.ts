@@ -3,6 +3,7 @@
  * (`aof: true` = AOF with `appendfsync always` in a temp dir). Restartable on the same port, so clients
  * see "Redis went away and came back". Never a mock.
  */
+import assert from 'node:assert/strict'
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -162,4 +163,35 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       await rm(dir, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * A single-node Redis Cluster: cluster mode on, this node owning all 16384 slots, resolved once
+ * `CLUSTER INFO` says `cluster_state:ok` (asserted within `deadlineMs`, default 15 s, counted from
+ * the slot assignment).
+ */
+export async function startRedisCluster(deadlineMs = 15_000): Promise<RedisServer> {
+  const redis = await startRedisServer({
+    args: [
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      'nodes.conf',
+      '--cluster-announce-ip',
+      '127.0.0.1',
+    ],
+  })
+  try {
+    assert.match(await redis.command('CLUSTER ADDSLOTSRANGE 0 16383'), /^\+OK/)
+    // A lone node owning every slot turns `ok` within a moment; poll CLUSTER INFO with the deadline.
+    const deadline = Date.now() + deadlineMs
+    while (!(await redis.command('CLUSTER INFO')).includes('cluster_state:ok')) {
+      assert.ok(Date.now() < deadline, 'cluster_state:ok in time')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  } catch (err) {
+    await redis.stop()
+    throw err
+  }
+  return redis
 }
