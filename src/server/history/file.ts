@@ -18,7 +18,7 @@ import { LifelineError } from '../../protocol/errors.ts'
 import type { ReadAfterResult, StoredEvent } from './history.ts'
 import { formatId, newEpoch } from './ids.ts'
 import { eventBytes, type Retention, type RetentionOptions, retention } from './retention.ts'
-import { SeqStore } from './seq-store.ts'
+import { type EventInput, SeqStore, type TopicMatch } from './seq-store.ts'
 
 export interface FileHistoryOptions extends RetentionOptions {
   /** SQLite file path (created when missing; `-wal` and `-shm` files sit beside it). */
@@ -137,10 +137,7 @@ export class FileHistory extends SeqStore {
     }
   }
 
-  override append(
-    topics: readonly string[],
-    input: { readonly data: string; readonly event?: string | undefined },
-  ): Promise<StoredEvent> {
+  override append(topics: readonly string[], input: EventInput): Promise<StoredEvent> {
     if (this.closed) return Promise.reject(new Error(`history file ${this.path} is closed`))
     const now = this.#retention.now()
     const size = eventBytes(topics, input.data, input.event)
@@ -171,10 +168,7 @@ export class FileHistory extends SeqStore {
     return Promise.resolve(event)
   }
 
-  override readAfter(
-    afterId: string,
-    match: (topics: readonly string[]) => boolean,
-  ): Promise<ReadAfterResult> {
+  override readAfter(afterId: string, match: TopicMatch): Promise<ReadAfterResult> {
     try {
       this.#transaction(() => this.#trim(this.#retention.now()))
       const seq = this.resumeCheck(afterId)

@@ -10,7 +10,7 @@
 import type { ReadAfterResult, StoredEvent } from './history.ts'
 import { newEpoch } from './ids.ts'
 import { eventBytes, type Retention, type RetentionOptions, retention } from './retention.ts'
-import { SeqStore } from './seq-store.ts'
+import { type EventInput, SeqStore, type TopicMatch } from './seq-store.ts'
 
 /** First ring allocation; it doubles up to maxEvents, so a small hub does not reserve 10k slots. */
 const INITIAL_CAPACITY = 256
@@ -37,10 +37,7 @@ export class MemoryHistory extends SeqStore {
     this.#bytes = new Array(capacity).fill(0)
   }
 
-  override append(
-    topics: readonly string[],
-    input: { readonly data: string; readonly event?: string | undefined },
-  ): Promise<StoredEvent> {
+  override append(topics: readonly string[], input: EventInput): Promise<StoredEvent> {
     if (this.closed) return Promise.reject(new Error('history is closed'))
     const now = this.#retention.now()
     this.#trimAge(now)
@@ -61,10 +58,7 @@ export class MemoryHistory extends SeqStore {
     return Promise.resolve(event)
   }
 
-  override readAfter(
-    afterId: string,
-    match: (topics: readonly string[]) => boolean,
-  ): Promise<ReadAfterResult> {
+  override readAfter(afterId: string, match: TopicMatch): Promise<ReadAfterResult> {
     this.#trimAge(this.#retention.now())
     const seq = this.resumeCheck(afterId)
     if (typeof seq !== 'number') return Promise.resolve(seq)

@@ -8,6 +8,11 @@ import type { History, HistoryListener, ReadAfterResult, StoredEvent } from './h
 import { compareIds, formatId, parseSeq } from './ids.ts'
 import { notify } from './notify.ts'
 
+/** What `append` takes besides the topics. */
+export type EventInput = { readonly data: string; readonly event?: string | undefined }
+/** `readAfter`'s filter on an event's topics. */
+export type TopicMatch = (topics: readonly string[]) => boolean
+
 const UNKNOWN: ReadAfterResult = Object.freeze({ kind: 'reset', reason: 'unknown' })
 const EXPIRED: ReadAfterResult = Object.freeze({ kind: 'reset', reason: 'expired' })
 
@@ -22,12 +27,9 @@ export abstract class SeqStore implements History {
   protected closed = false
   #listeners: readonly HistoryListener[] = []
 
-  abstract append(
-    topics: readonly string[],
-    input: { readonly data: string; readonly event?: string | undefined },
-  ): Promise<StoredEvent>
+  abstract append(topics: readonly string[], input: EventInput): Promise<StoredEvent>
 
-  abstract readAfter(afterId: string, match: (topics: readonly string[]) => boolean): Promise<ReadAfterResult>
+  abstract readAfter(afterId: string, match: TopicMatch): Promise<ReadAfterResult>
 
   /** The newest id ever assigned (even when since trimmed), or undefined before the first append. */
   lastId(): string | undefined {
@@ -74,7 +76,7 @@ export abstract class SeqStore implements History {
   protected storedEvent(
     seq: number,
     topics: readonly string[],
-    input: { readonly data: string; readonly event?: string | undefined },
+    input: EventInput,
     time: number,
   ): StoredEvent {
     return {
