@@ -22,10 +22,10 @@ function eventsOf(text: string): { type: string; data: string; id: string }[] {
 
 const flushed = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
-/** A real MemoryHistory whose readAfter waits for `release()`: a slow store (Redis, a disk). */
+/** A real MemoryHistory whose readAfter waits for `openGate()`: a slow store (Redis, a disk). */
 class GatedHistory extends MemoryHistory {
   #gate: Promise<void>
-  release!: () => void
+  openGate!: () => void
   listener: HistoryListener | undefined
   /** When true the snapshot is taken before the wait (events published meanwhile are not in it). */
   snapshotFirst = false
@@ -33,7 +33,7 @@ class GatedHistory extends MemoryHistory {
   constructor() {
     super()
     this.#gate = new Promise((resolve) => {
-      this.release = resolve
+      this.openGate = resolve
     })
   }
   override async readAfter(
@@ -150,7 +150,7 @@ for (const snapshotFirst of [false, true]) {
     const d = await hub.publish('t', { data: 'd' })
     await flushed()
     assert.deepEqual(eventsOf(sink.text), [], 'nothing live before the replay')
-    history.release()
+    history.openGate()
     await flushed()
     const e = await hub.publish('t', { data: 'e' })
     await flushed()
