@@ -129,6 +129,9 @@ export type ChaosResult = {
   resets: number
   reapDelaysMs: number[]
   rssBaselineMB: number
+  /** V8 heap in use (prom-client's nodejs_heap_size_used_bytes), before and after: tells a leak from memory the allocator keeps. */
+  heapBaselineMB: number
+  heapAfterMB: number
   rssAfterMB: number
   seed: number
 }
@@ -201,6 +204,7 @@ export async function runChaos(params: ChaosParams): Promise<ChaosResult> {
     await until(async () => (await connectionCount(hub.url)) === 0, 15_000)
     await sleep(1000)
     const rssBaseline = sampleProc(hub.pid)?.rssBytes ?? 0
+    const heapBaseline = await heapUsed(hub.url)
     const began = performance.now()
 
     for (let i = 0; i < params.clients; i++) {
@@ -348,6 +352,7 @@ export async function runChaos(params: ChaosParams): Promise<ChaosResult> {
     if (!drained) failures.push('streams left open in the hub after every client left')
     await sleep(1000)
     const rssAfter = sampleProc(hub.pid)?.rssBytes ?? 0
+    const heapAfter = await heapUsed(hub.url)
     if (rssAfter > rssBaseline + RSS_SLACK_BYTES) {
       failures.push(`hub RSS ${mb(rssAfter)} MB after the run vs ${mb(rssBaseline)} MB baseline`)
     }
@@ -360,6 +365,8 @@ export async function runChaos(params: ChaosParams): Promise<ChaosResult> {
       resets,
       reapDelaysMs,
       rssBaselineMB: mb(rssBaseline),
+      heapBaselineMB: mb(heapBaseline),
+      heapAfterMB: mb(heapAfter),
       rssAfterMB: mb(rssAfter),
       seed: params.seed,
     }
@@ -370,6 +377,12 @@ export async function runChaos(params: ChaosParams): Promise<ChaosResult> {
     await proxy.close()
     await hub.stop()
   }
+}
+
+async function heapUsed(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const match = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([0-9.e+]+)$/m.exec(text)
+  return match ? Number(match[1]) : 0
 }
 
 async function connectionCount(url: string): Promise<number> {
