@@ -67,6 +67,8 @@ export type PoolCounters = {
   foreign: number
   lost: number
   duplicates: number
+  /** Events missing at the end on streams that were reconnecting then (they may resume them). */
+  unsettled: number
   /** Events that arrived after a higher seq of their topic (not an error: see publisher.ts). */
   reordered: number
   resets: number
@@ -91,6 +93,7 @@ export function emptyCounters(): PoolCounters {
     foreign: 0,
     lost: 0,
     duplicates: 0,
+    unsettled: 0,
     reordered: 0,
     resets: 0,
   }
@@ -170,14 +173,23 @@ export class Pool {
     for (const s of this.#streams) if (s.isOpen && s.contig === -1) s.contig = 0
   }
 
-  /** Counts what each stream missed at the end: finalSeq per topic is the publisher's last seq. */
+  /**
+   * Counts what each stream missed at the end (finalSeq per topic is the publisher's last seq). A
+   * stream that is between two connections at that moment may still get its missing events by
+   * resuming: those count as `unsettled`, not lost.
+   */
   tailLosses(finalSeq: Record<string, number>): number {
     let lost = 0
+    let unsettled = 0
     for (const s of this.#streams) {
       const final = finalSeq[s.topic] ?? 0
-      if (s.contig >= 0 && final > s.contig) lost += final - s.contig - (s.ahead?.size ?? 0)
+      if (s.contig < 0 || final <= s.contig) continue
+      const missing = final - s.contig - (s.ahead?.size ?? 0)
+      if (s.isOpen) lost += missing
+      else unsettled += missing
     }
     this.counters.lost += lost
+    this.counters.unsettled += unsettled
     return lost
   }
 

@@ -14,7 +14,7 @@ export function formatReport(r: BenchReport): string {
     `publish     ${r.publish.sent} sent, ${r.publish.acknowledged} acknowledged, ${r.publish.failed} failed, ${r.publish.skipped} skipped; ack p99 ${r.publish.ackMs.p99} ms`,
     `delivery    ${d.received} of ${d.expected} expected events, ${d.perSecond} events/s`,
     `latency     p50 ${l.p50} ms, p90 ${l.p90} ms, p99 ${l.p99} ms, max ${l.max} ms (publish -> receive)`,
-    `integrity   lost ${d.lost}, duplicates ${d.duplicates}, resets ${d.resets}, reordered ${d.reordered}`,
+    `integrity   lost ${d.lost}, duplicates ${d.duplicates}, resets ${d.resets}, reordered ${d.reordered}, unsettled ${d.unsettled}`,
     `streams     reconnects ${r.streams.reconnects}, refused ${r.streams.refused}, rejected ${r.streams.rejected}, errors ${r.streams.errors}, ended by server ${r.streams.ended}, timeouts ${r.streams.connectTimeouts + r.streams.heartbeatTimeouts}`,
   ]
   if (r.server) {

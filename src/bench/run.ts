@@ -81,13 +81,18 @@ export type BenchReport = {
     perSecond: number
     expected: number
     lost: number
+    /** Missing at the end on streams that were between two connections (not counted as lost). */
+    unsettled: number
     duplicates: number
     reordered: number
     resets: number
     foreign: number
     latencyMs: LatencySummary
   }
-  streams: Omit<PoolCounters, 'events' | 'lost' | 'duplicates' | 'reordered' | 'resets' | 'foreign'>
+  streams: Omit<
+    PoolCounters,
+    'events' | 'lost' | 'unsettled' | 'duplicates' | 'reordered' | 'resets' | 'foreign'
+  >
   server?: ProcSummary & { idleBytesPerStream: number | null }
   durationMs: number
 }
@@ -195,7 +200,7 @@ export async function runBench(
     const final = await fleet.finish(publisher.seq)
     phase = 'done'
     const c = final.counters
-    const { events, lost, duplicates, reordered, resets, foreign, ...streams } = c
+    const { events, lost, unsettled, duplicates, reordered, resets, foreign, ...streams } = c
     const summary = server?.stop()
     return {
       machine: machine(),
@@ -214,6 +219,7 @@ export async function runBench(
         perSecond: publishMs > 0 ? Math.round(((events - foreign - resets) / publishMs) * 1000) : 0,
         expected,
         lost,
+        unsettled,
         duplicates,
         reordered,
         resets,
