@@ -18,7 +18,7 @@ test('every client gets its topics in order without loss or duplicate, and dead 
   })
   t.diagnostic(
     `seed ${seed}: ${result.published} events, faults ${JSON.stringify(result.faults)}, ${result.reconnects} reconnects, ` +
-      `${result.resets} resets, reap max ${Math.max(0, ...result.reapDelaysMs)} ms, RSS ${result.rssBaselineMB} -> ${result.rssAfterMB} MB, heap used ${result.heapBaselineMB} -> ${result.heapAfterMB} MB`,
+      `${result.resets} resets, reap max ${Math.max(0, ...result.reapDelaysMs)} ms, RSS ${result.rssBaselineMB} -> ${result.rssAfterMB} MB, heap after GC ${result.heapBaselineMB} -> ${result.heapAfterMB} MB`,
   )
   assert.deepEqual(result.failures, [], `seed ${seed}`)
   const injected = Object.values(result.faults).reduce((a, b) => a + b, 0)
