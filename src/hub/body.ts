@@ -18,8 +18,46 @@ function tooLarge(maxBytes: number): HttpError {
   )
 }
 
+/**
+ * Past the cap, the rest of the body is read and thrown away before the 413 goes out, up to this many
+ * bytes and this long: answering at once makes Node close the socket while the client is still
+ * writing, and the client then sees a reset (EPIPE) instead of the 413. A body declared larger than
+ * this is refused at once: reading it would cost more than the clear answer is worth.
+ */
+const LINGER_MAX_BYTES = 16 * 1024 * 1024
+const LINGER_MAX_MS = 5_000
+
+/**
+ * Discards what is left of the request body (bounded by LINGER_*, and by half the request timeout so
+ * the 413 goes out before Node's own 408 would), then resolves.
+ */
+function discardRest(req: Req, requestTimeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    let discarded = 0
+    const done = (): void => {
+      clearTimeout(timer)
+      req.off('data', onData)
+      resolve()
+    }
+    const onData = (chunk: Buffer): void => {
+      discarded += chunk.length
+      if (discarded > LINGER_MAX_BYTES) done()
+    }
+    const timer = setTimeout(
+      done,
+      requestTimeoutMs > 0 ? Math.min(LINGER_MAX_MS, requestTimeoutMs / 2) : LINGER_MAX_MS,
+    )
+    if (req.complete) return done()
+    req.on('data', onData)
+    req.once('end', done)
+    req.once('close', done)
+    req.once('error', done)
+    req.resume()
+  })
+}
+
 /** Reads the body with a byte cap. On overflow the rest of the body is discarded, not buffered. */
-export async function readBody(req: Req, maxBytes: number): Promise<ParsedBody> {
+export async function readBody(req: Req, maxBytes: number, requestTimeoutMs = 0): Promise<ParsedBody> {
   const type = mediaType(req)
   if (type !== 'application/json' && type !== 'application/x-www-form-urlencoded') {
     req.resume()
@@ -30,7 +68,8 @@ export async function readBody(req: Req, maxBytes: number): Promise<ParsedBody> 
   }
   const declared = Number(req.headers['content-length'])
   if (Number.isFinite(declared) && declared > maxBytes) {
-    req.resume()
+    if (declared <= LINGER_MAX_BYTES) await discardRest(req, requestTimeoutMs)
+    else req.resume()
     throw tooLarge(maxBytes)
   }
   // Event listeners, not `for await`: leaving an async iterator early destroys the socket, and the
@@ -46,17 +85,17 @@ export async function readBody(req: Req, maxBytes: number): Promise<ParsedBody> 
       }
       req.off('data', onData)
       req.off('end', onEnd)
-      req.resume()
-      reject(tooLarge(maxBytes))
+      req.off('close', onClose)
+      discardRest(req, requestTimeoutMs).then(() => reject(tooLarge(maxBytes)))
     }
     const onEnd = (): void => resolve({ chunks, size })
     req.on('data', onData)
     req.once('end', onEnd)
     req.once('error', reject)
     // A client that goes away mid-body: settle (no-op after `end`) so nothing waits forever.
-    req.once('close', () =>
-      reject(new HttpError('bad_request', 'The request body was cut off: send it whole.')),
-    )
+    const onClose = (): void =>
+      reject(new HttpError('bad_request', 'The request body was cut off: send it whole.'))
+    req.once('close', onClose)
   })
   const text = Buffer.concat(chunks, size).toString('utf8')
   if (type === 'application/x-www-form-urlencoded') return { kind: 'form', value: new URLSearchParams(text) }

@@ -111,6 +111,8 @@ test('2 MiB bodies get 413, with or without Content-Length', async () => {
       }
     })
     socket.on('error', reject)
+    // Anything but the 413 (a 408 without a body, a bare close) fails the test instead of hanging it.
+    socket.on('close', () => resolve({ status: Number(answer.slice(9, 12)), body: answer }))
     socket.write(
       'POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
     )
