@@ -26,6 +26,14 @@ import { healthRoute, readyRoute } from './routes/health.ts'
 import { metricsRoute } from './routes/metrics.ts'
 import { publishRoute } from './routes/publish.ts'
 
+/**
+ * Pending connections the kernel may queue before the hub accepts them (capped by
+ * net.core.somaxconn). Node's default is 511: in a reconnect storm of thousands of clients the queue
+ * overflows, the kernel drops SYNs and each dropped client (and a /healthz probe among them) waits a
+ * full 1 s SYN retransmit. docs/operations.md says how to raise somaxconn to match.
+ */
+const LISTEN_BACKLOG = 4096
+
 export interface App {
   readonly hub: Hub
   readonly server: Server | Http2SecureServer
@@ -209,7 +217,7 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject)
-        server.listen(config.port, config.host, () => {
+        server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
           server.off('error', reject)
           const address = server.address() as AddressInfo
           const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
