@@ -75,10 +75,29 @@ export class EventStreamParser {
       this.#skipLF = false
       if (text.charCodeAt(0) === LF) pos = 1
     }
-    let nextLF = -2 // -2: not looked up yet in this chunk; -1: none left
-    let nextCR = -2
     // Read once: only the first line of a chunk can continue a line from the previous chunk.
     let pending = this.#pending
+    if (text.indexOf('\r', pos) === -1) {
+      // Fast path, most streams: no CR in the chunk, so LF alone ends lines and one search per line
+      // does (no CR bookkeeping).
+      let end = text.indexOf('\n', pos)
+      if (end !== -1 && pending.length > 0) {
+        const line = pending + text.slice(pos, end)
+        pending = this.#pending = ''
+        this.#line(line, 0, line.length)
+        pos = end + 1
+        end = text.indexOf('\n', pos)
+      }
+      while (end !== -1) {
+        this.#line(text, pos, end)
+        pos = end + 1
+        end = text.indexOf('\n', pos)
+      }
+      if (pos < len) this.#pending = pending + (pos === 0 ? text : text.slice(pos))
+      return
+    }
+    let nextLF = -2 // -2: not looked up yet in this chunk; -1: none left
+    let nextCR = -2
     while (pos < len) {
       if (nextLF !== -1 && nextLF < pos) nextLF = text.indexOf('\n', pos)
       if (nextCR !== -1 && nextCR < pos) nextCR = text.indexOf('\r', pos)
