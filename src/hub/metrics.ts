@@ -5,19 +5,8 @@
  * One Registry per app, so several hubs can live in one process (tests).
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
-import type { CloseReason, Hub, HubStats, RejectReason } from '../server/types.ts'
-
-const CLOSE_REASONS: readonly CloseReason[] = [
-  'client_closed',
-  'idle_timeout',
-  'write_timeout',
-  'buffer_overflow',
-  'max_lifetime',
-  'token_expired',
-  'shutdown',
-  'error',
-]
-const REJECT_REASONS: readonly RejectReason[] = ['max_connections', 'max_connections_per_ip', 'draining']
+import { CLOSE_REASONS, REJECT_REASONS } from '../server/reasons.ts'
+import type { Hub, HubStats } from '../server/types.ts'
 
 /** Latency buckets in seconds: sub-millisecond fan-out up to multi-second stalls. */
 const PUBLISH_TO_WRITE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]

@@ -6,6 +6,7 @@ import { Connection, type ConnectionContext } from './connection.ts'
 import type { History, StoredEvent } from './history/history.ts'
 import { MemoryHistory } from './history/memory.ts'
 import { jitter, type ResolvedOptions, resolveOptions, sweepIntervalMs } from './options.ts'
+import { CLOSE_REASONS, REJECT_REASONS } from './reasons.ts'
 import { Registry } from './registry.ts'
 import { encodeReset, encodeStored, isMalformedId } from './resume.ts'
 import { compileMatcher, TopicIndex, validatePublishTopic, validateTopic } from './topics.ts'
@@ -17,7 +18,6 @@ import type {
   HubOptions,
   HubStats,
   OpenResult,
-  RejectReason,
   StreamSink,
   SubscribeOptions,
   TransportTuning,
@@ -34,17 +34,6 @@ export const SSE_HEADERS: ReadonlyArray<readonly [string, string]> = [
 const OPENED = Buffer.from(': ok\n\n')
 const RESERVED_EVENT_PREFIX = 'lifeline:'
 const FORBIDDEN_IN_EVENT_NAME = /[\r\n\0]/
-const CLOSE_REASONS: readonly CloseReason[] = [
-  'client_closed',
-  'idle_timeout',
-  'write_timeout',
-  'buffer_overflow',
-  'max_lifetime',
-  'token_expired',
-  'shutdown',
-  'error',
-]
-const REJECT_REASONS: readonly RejectReason[] = ['max_connections', 'max_connections_per_ip', 'draining']
 
 /** Creates a hub: the framework-free core that adapters hand requests to. */
 export function createHub(options: HubOptions = {}): Hub {

@@ -19,6 +19,7 @@ export { MemoryHistory } from './history/memory.ts'
 export type { RetentionOptions } from './history/retention.ts'
 export { createHub, SSE_HEADERS } from './hub.ts'
 export { DEFAULTS } from './options.ts'
+export { CLOSE_REASONS, REJECT_REASONS } from './reasons.ts'
 export { isMalformedId, MAX_LAST_EVENT_ID, pickLastEventId } from './resume.ts'
 export { compileMatcher, TopicIndex, validatePattern, validatePublishTopic, validateTopic } from './topics.ts'
 export type {

@@ -4,17 +4,9 @@
  */
 import type { History } from './history/history.ts'
 
-export type CloseReason =
-  | 'client_closed'
-  | 'idle_timeout'
-  | 'write_timeout'
-  | 'buffer_overflow'
-  | 'max_lifetime'
-  | 'token_expired'
-  | 'shutdown'
-  | 'error'
+import type { CloseReason, RejectReason } from './reasons.ts'
 
-export type RejectReason = 'max_connections' | 'max_connections_per_ip' | 'draining'
+export type { CloseReason, RejectReason }
 
 export type ConnectionState = 'open' | 'replaying' | 'closing' | 'closed'
 

@@ -7,7 +7,8 @@
  */
 // Lifeline's own client (`lifeline-sse/client`), bundled into the page.
 import { type ClientErrorEvent, EventSource, type StateChangeEvent } from '../../../client/index.ts'
-import type { CloseReason, RejectReason } from '../../../server/types.ts'
+import { CLOSE_REASONS } from '../../../server/reasons.ts'
+import type { RejectReason } from '../../../server/types.ts'
 import { STATS_EVENT, type StatsFrame } from '../stats-frame.ts'
 import { authHeaders, getJson, loadToken, RequestError, saveToken } from './api.ts'
 import { EVENTS_CHART, STREAMS_CHART, TimeChart } from './charts.ts'
@@ -16,16 +17,6 @@ import { formatBytes, formatCount, formatDuration, formatMs } from './format.ts'
 import { TryIt } from './try-it.ts'
 
 const STATS_STREAM_PATH = '/dashboard/stats'
-const CLOSE_REASONS: readonly CloseReason[] = [
-  'client_closed',
-  'idle_timeout',
-  'write_timeout',
-  'buffer_overflow',
-  'max_lifetime',
-  'token_expired',
-  'shutdown',
-  'error',
-]
 
 function byId<T extends HTMLElement>(id: string): T {
   const element = document.getElementById(id)
