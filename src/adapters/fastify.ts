@@ -1,13 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Hub, StreamHandle, TransportTuning } from '../server/types.ts'
 import { NodeSink } from './node.ts'
-import {
-  type AdapterOptions,
-  errorAnswer,
-  parseRequestUrl,
-  rejectionAnswer,
-  subscribeOptions,
-} from './request.ts'
+import { type AdapterOptions, openOrAnswer, parseRequestUrl, subscribeOptions } from './request.ts'
 
 /** The parts of Fastify's request and reply used here (structural: no import of fastify itself). */
 export interface FastifyRequestLike {
@@ -64,17 +58,9 @@ export function handleFastify(
     },
     options,
   )
-  let answer: ReturnType<typeof errorAnswer>
-  try {
-    const result = hub.open(new FastifySink(request, reply), sub)
-    if (result.ok) {
-      options?.onStream?.(result.stream)
-      return result.stream
-    }
-    answer = rejectionAnswer(result.rejection)
-  } catch (error) {
-    answer = errorAnswer(error)
-  }
+  const opened = openOrAnswer(hub, new FastifySink(request, reply), sub, options)
+  if ('stream' in opened) return opened.stream
+  const answer = opened.answer
   reply.code(answer.status).headers(answer.headers).send(answer.body)
   return undefined
 }

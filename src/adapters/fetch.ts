@@ -1,12 +1,6 @@
 import type { Socket } from 'node:net'
 import type { Hub, SinkListener, StreamSink, TransportTuning } from '../server/types.ts'
-import {
-  type AdapterOptions,
-  errorAnswer,
-  parseRequestUrl,
-  rejectionAnswer,
-  subscribeOptions,
-} from './request.ts'
+import { type AdapterOptions, openOrAnswer, parseRequestUrl, subscribeOptions } from './request.ts'
 import { tuneSocket } from './socket.ts'
 
 /**
@@ -115,20 +109,14 @@ export function handleFetch(hub: Hub, request: Request, options?: AdapterOptions
     options,
   )
   const sink = new FetchSink(options?.socket)
-  let answer: ReturnType<typeof errorAnswer>
-  try {
-    const result = hub.open(sink, sub)
-    if (result.ok) {
-      options?.onStream?.(result.stream)
-      request.signal?.addEventListener('abort', () => sink.cancelledByClient(), { once: true })
-      return new Response(sink.body, {
-        status: 200,
-        headers: sink.headers.map(([k, v]): [string, string] => [k, v]),
-      })
-    }
-    answer = rejectionAnswer(result.rejection)
-  } catch (error) {
-    answer = errorAnswer(error)
+  const opened = openOrAnswer(hub, sink, sub, options)
+  if ('answer' in opened) {
+    const { answer } = opened
+    return new Response(answer.body, { status: answer.status, headers: answer.headers })
   }
-  return new Response(answer.body, { status: answer.status, headers: answer.headers })
+  request.signal?.addEventListener('abort', () => sink.cancelledByClient(), { once: true })
+  return new Response(sink.body, {
+    status: 200,
+    headers: sink.headers.map(([k, v]): [string, string] => [k, v]),
+  })
 }

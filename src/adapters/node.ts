@@ -2,13 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Socket } from 'node:net'
 import type { Hub, SinkListener, StreamHandle, StreamSink, TransportTuning } from '../server/types.ts'
-import {
-  type AdapterOptions,
-  errorAnswer,
-  parseRequestUrl,
-  rejectionAnswer,
-  subscribeOptions,
-} from './request.ts'
+import { type AdapterOptions, openOrAnswer, parseRequestUrl, subscribeOptions } from './request.ts'
 import { tuneSocket } from './socket.ts'
 
 type NodeRequest = IncomingMessage | Http2ServerRequest
@@ -136,17 +130,9 @@ export function handleNode(
     },
     options,
   )
-  let answer: ReturnType<typeof errorAnswer>
-  try {
-    const result = hub.open(new NodeSink(req, res), sub)
-    if (result.ok) {
-      options?.onStream?.(result.stream)
-      return result.stream
-    }
-    answer = rejectionAnswer(result.rejection)
-  } catch (error) {
-    answer = errorAnswer(error)
-  }
+  const opened = openOrAnswer(hub, new NodeSink(req, res), sub, options)
+  if ('stream' in opened) return opened.stream
+  const answer = opened.answer
   ;(res as ServerResponse).writeHead(answer.status, answer.headers)
   res.end(answer.body)
   return undefined

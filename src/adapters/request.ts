@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import { LifelineError } from '../protocol/errors.ts'
 import { pickLastEventId } from '../server/resume.ts'
-import type { Rejection, StreamHandle, SubscribeOptions } from '../server/types.ts'
+import type { Hub, Rejection, StreamHandle, StreamSink, SubscribeOptions } from '../server/types.ts'
 
 /**
  * What a handler may set instead of the request's own values; each field left out is read from the
@@ -58,7 +58,7 @@ export interface ErrorAnswer {
   readonly body: string
 }
 
-export function rejectionAnswer(rejection: Rejection): ErrorAnswer {
+function rejectionAnswer(rejection: Rejection): ErrorAnswer {
   return {
     status: rejection.status,
     headers: {
@@ -71,11 +71,32 @@ export function rejectionAnswer(rejection: Rejection): ErrorAnswer {
 }
 
 /** A `LifelineError` from `hub.open` (a bad topic) becomes 400; anything else is not ours to answer. */
-export function errorAnswer(error: unknown): ErrorAnswer {
+function errorAnswer(error: unknown): ErrorAnswer {
   if (!(error instanceof LifelineError)) throw error
   return {
     status: 400,
     headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
     body: JSON.stringify({ error: error.code, message: error.message }),
   }
+}
+
+/**
+ * Opens the stream on the hub, or says what to answer instead: a refusal (503/429 + Retry-After) or
+ * a bad request (400). Every adapter goes through here, so they refuse alike.
+ */
+export function openOrAnswer(
+  hub: Hub,
+  sink: StreamSink,
+  sub: SubscribeOptions,
+  options: AdapterOptions | undefined,
+): { readonly stream: StreamHandle } | { readonly answer: ErrorAnswer } {
+  let result: ReturnType<Hub['open']>
+  try {
+    result = hub.open(sink, sub)
+  } catch (error) {
+    return { answer: errorAnswer(error) }
+  }
+  if (!result.ok) return { answer: rejectionAnswer(result.rejection) }
+  options?.onStream?.(result.stream)
+  return { stream: result.stream }
 }
