@@ -40,6 +40,8 @@ export class EventStreamParser {
   #hasData = false
   #eventType = ''
   #idBuffer: string
+  /** The text being parsed (this chunk, or the line carried over) may hold a NUL: ids must be checked. */
+  #mayHoldNul = false
   #lastEventId: string
 
   constructor(callbacks: ParserCallbacks, options: { lastEventId?: string } = {}) {
@@ -70,6 +72,8 @@ export class EventStreamParser {
     }
     const len = text.length
     if (len === 0) return
+    // One search per chunk instead of one per `id:` line: real streams carry no NUL at all.
+    this.#mayHoldNul = text.includes(NUL) || this.#pending.includes(NUL)
     let pos = 0
     if (this.#skipLF) {
       this.#skipLF = false
@@ -214,7 +218,7 @@ export class EventStreamParser {
         // the field value. Otherwise, ignore the field."
         if (s.charCodeAt(start + 1) !== CHAR_D || (value = this.#valueAfter(s, start, end, 2)) === undefined)
           return
-        if (!value.includes(NUL)) this.#idBuffer = value
+        if (!this.#mayHoldNul || !value.includes(NUL)) this.#idBuffer = value
         return
       case CHAR_R:
         // [spec] "If the field value consists of only ASCII digits, then interpret the field value as an
