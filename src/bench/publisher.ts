@@ -12,7 +12,7 @@
  * and unsent, new ones are skipped (counted as `skipped`): the report shows the rate really published.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { Agent, request } from 'node:http'
+import { Agent, type RequestOptions, request } from 'node:http'
 import { Histogram } from './histogram.ts'
 import { formatPayload, makePadding, sharedNow } from './payload.ts'
 
@@ -94,25 +94,11 @@ export class Publisher {
       this.#lanes.map(
         (lane) =>
           new Promise<void>((resolve) => {
-            const req = request(
-              {
-                host: url.hostname,
-                port: url.port,
-                path: url.pathname + url.search,
-                method: 'POST',
-                agent: lane.agent,
-                headers: {
-                  'content-type': 'application/json',
-                  'content-length': Buffer.byteLength(body),
-                  ...this.#options.headers,
-                },
-              },
-              (res) => {
-                res.resume()
-                res.once('end', resolve)
-                res.once('error', resolve)
-              },
-            )
+            const req = request(this.#postOptions(url, lane, body), (res) => {
+              res.resume()
+              res.once('end', resolve)
+              res.once('error', resolve)
+            })
             req.once('error', () => resolve())
             req.end(body)
           }),
@@ -191,6 +177,22 @@ export class Publisher {
     this.stats.acknowledged++
   }
 
+  /** One JSON POST to the publish URL on the lane's keep-alive agent. */
+  #postOptions(url: URL, lane: Lane, body: string): RequestOptions {
+    return {
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname + url.search,
+      method: 'POST',
+      agent: lane.agent,
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        ...this.#options.headers,
+      },
+    }
+  }
+
   #drain(lane: Lane): void {
     if (this.#waiting === 0) {
       lane.busy = false
@@ -208,31 +210,17 @@ export class Publisher {
       finished = true
       this.#drain(lane)
     }
-    const req = request(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname + url.search,
-        method: 'POST',
-        agent: lane.agent,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          ...this.#options.headers,
-        },
-      },
-      (res) => {
-        const key = String(res.statusCode)
-        this.stats.statuses[key] = (this.stats.statuses[key] ?? 0) + 1
-        if (res.statusCode === 200 || res.statusCode === 201) {
-          this.stats.acknowledged++
-          this.stats.ackTime.record((sharedNow() - sentAt) * 1000)
-        } else this.stats.failed++
-        res.resume()
-        res.once('end', next)
-        res.once('error', next)
-      },
-    )
+    const req = request(this.#postOptions(url, lane, body), (res) => {
+      const key = String(res.statusCode)
+      this.stats.statuses[key] = (this.stats.statuses[key] ?? 0) + 1
+      if (res.statusCode === 200 || res.statusCode === 201) {
+        this.stats.acknowledged++
+        this.stats.ackTime.record((sharedNow() - sentAt) * 1000)
+      } else this.stats.failed++
+      res.resume()
+      res.once('end', next)
+      res.once('error', next)
+    })
     req.once('error', () => {
       this.stats.failed++
       next()

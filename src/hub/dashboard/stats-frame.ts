@@ -3,7 +3,7 @@
  * Aggregates only: the frame's size does not grow with the number of streams (the connection table is
  * paged through `GET /dashboard/api/connections`). Shared by the server sampler and the page (types only).
  */
-import type { CloseReason, ConnectionInfo, ConnectionState, RejectReason } from '../../server/types.ts'
+import type { CloseReason, ConnectionInfo, ConnectionState, HubStats } from '../../server/types.ts'
 
 /** The reserved topic the dashboard's own stream subscribes to. `lifeline:` names are reserved (DESIGN §4). */
 export const STATS_TOPIC = 'lifeline:dashboard'
@@ -42,19 +42,8 @@ export interface StatsFrame {
   /** Dashboards watching now (stats streams open on this hub). */
   watchers: number
   rates: StatsRates
-  /** Cumulative since the hub started. */
-  totals: {
-    opened: number
-    closed: Record<CloseReason, number>
-    rejected: Record<RejectReason, number>
-    published: number
-    delivered: number
-    bytesSent: number
-    heartbeats: number
-    replayed: number
-    resets: number
-    historyEvents: number
-  }
+  /** Cumulative since the hub started: the hub's own counters (open streams are `streams` above). */
+  totals: Omit<HubStats, 'connections'>
   /** Closes per second in this sample, by reason (only reasons that happened). */
   closesPerSecond: Partial<Record<CloseReason, number>>
   /** Event-loop lag over the sample, ms: timer delay beyond its 20 ms period (perf_hooks.monitorEventLoopDelay). */
