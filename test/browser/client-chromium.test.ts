@@ -17,6 +17,9 @@ interface Seen {
   lastEventId: string | undefined
 }
 
+/** Generous: Chromium on a busy 2-core machine can take many seconds to start a page or a stream. */
+const WAIT_MS = 45_000
+
 test('the bundled client in Chromium: events, reconnect after a drop, Last-Event-ID, online and visible wake, cross-origin', async (t) => {
   const script = await bundleForBrowser('src/client/index.ts', { globalName: 'Lifeline' })
   const requests: Seen[] = []
@@ -72,7 +75,7 @@ test('the bundled client in Chromium: events, reconnect after a drop, Last-Event
     w.source.onmessage = (e) => w.got.push([e.data, e.lastEventId, e.origin])
   })
   await page.waitForFunction(() => (window as unknown as { got: unknown[] }).got.length >= 3, null, {
-    timeout: 20_000,
+    timeout: WAIT_MS,
   })
   const result = await page.evaluate(() => {
     const w = window as unknown as { got: unknown[]; states: string[]; source: { close(): void } }
@@ -113,7 +116,7 @@ test('the bundled client in Chromium: events, reconnect after a drop, Last-Event
     }
   })
   await page.waitForFunction(() => (window as unknown as { busy: unknown[] }).busy.length >= 1, null, {
-    timeout: 20_000,
+    timeout: WAIT_MS,
   })
   const busy = await page.evaluate(() => {
     const w = window as unknown as { busy: string[]; waiting: number }
@@ -150,7 +153,7 @@ test('the bundled client in Chromium: events, reconnect after a drop, Last-Event
     document.dispatchEvent(new Event('visibilitychange'))
   })
   await page.waitForFunction(() => (window as unknown as { hidden: unknown[] }).hidden.length >= 1, null, {
-    timeout: 20_000,
+    timeout: WAIT_MS,
   })
   assert.deepEqual(await page.evaluate(() => (window as unknown as { hidden: string[] }).hidden), [
     '/busy-hidden 2',
@@ -205,7 +208,7 @@ test('the bundled client in Chromium: events, reconnect after a drop, Last-Event
     }
   }, `${crossOrigin}/x`)
   await page.waitForFunction(() => (window as unknown as { cross: unknown[] }).cross.length >= 2, null, {
-    timeout: 20_000,
+    timeout: WAIT_MS,
   })
   assert.deepEqual(await page.evaluate(() => (window as unknown as { cross: string[][] }).cross), [
     ['cross', 'c1', crossOrigin],
