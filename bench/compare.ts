@@ -308,7 +308,8 @@ if (import.meta.main) {
   }
   const sizes = { small: Number(values.small), large: Number(values.large), storm: Number(values.storm) }
   const servers = (values.servers as string).split(',') as PeerName[]
-  for (const s of servers) if (!PEER_NAMES.includes(s)) throw new Error(`unknown server ${s}`)
+  for (const s of servers)
+    if (!(PEER_NAMES as readonly string[]).includes(s)) throw new Error(`unknown server ${s}`)
   const m = machine()
   const command =
     `npx node bench/compare.ts --large ${sizes.large} --small ${sizes.small} --storm ${sizes.storm} ` +

@@ -164,7 +164,8 @@ if (import.meta.main) {
     },
   })
   const server = values.server as PeerName
-  if (!PEER_NAMES.includes(server)) throw new Error(`--server must be one of ${PEER_NAMES.join(', ')}`)
+  if (!(PEER_NAMES as readonly string[]).includes(server))
+    throw new Error(`--server must be one of ${PEER_NAMES.join(', ')}`)
   const connections = Number(values.connections)
   console.error(`storm: ${describeMachine()}; ${connections} streams, server ${server}`)
   const result = await runStorm(server, connections, { log: (s) => console.error(s) })

@@ -4,12 +4,15 @@
  *
  * Run: npx node bench/peers/better-sse.ts --port 8002
  */
-import { createServer } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import { type Channel, createChannel, createSession } from 'better-sse'
-import { announce, exitOnSignals, parsePeerArgs, RETRY_MS, readPublish, topicsOf } from './common.ts'
+import { parsePeerArgs, RETRY_MS, serveNodePeer, topicsOf } from './common.ts'
+import { anyBackedUp } from './turns.ts'
 
 const args = parsePeerArgs()
 const channels = new Map<string, Channel>()
+/** Only for the flood's backlog probe (bench/peers/turns.ts): better-sse keeps its own registry. */
+const responses = new Set<ServerResponse>()
 let nextId = 0
 
 function channelOf(topic: string): Channel {
@@ -21,9 +24,8 @@ function channelOf(topic: string): Channel {
 /** The data is passed on as given (better-sse would JSON-encode it by default). */
 const asText = (data: unknown) => String(data)
 
-const server = createServer(async (req, res) => {
-  const path = req.url?.split('?')[0]
-  if (req.method === 'GET' && path === '/events') {
+serveNodePeer(args, {
+  async events(req, res) {
     const topics = topicsOf(req.url)
     const session = await createSession(req, res, {
       retry: RETRY_MS,
@@ -32,28 +34,18 @@ const server = createServer(async (req, res) => {
       headers: { 'x-accel-buffering': 'no' },
     })
     for (const topic of topics) channelOf(topic).register(session)
-    return
-  }
-  if (req.method === 'POST' && path === '/publish') {
-    const body = await readPublish(req)
-    if (!body) {
-      res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"bad_request"}')
-      return
-    }
+    responses.add(res)
+    res.once('close', () => responses.delete(res))
+  },
+  publish(topics, data) {
     const id = String(++nextId)
-    for (const topic of body.topics) channels.get(topic)?.broadcast(body.data, 'message', { eventId: id })
-    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id }))
-    return
-  }
-  if (req.method === 'GET' && path === '/healthz') {
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
-    return
-  }
-  res.writeHead(404).end()
+    for (const topic of topics) channels.get(topic)?.broadcast(data, 'message', { eventId: id })
+    return id
+  },
+  backedUp: () => anyBackedUp(responses),
+  streams: () => {
+    let n = 0
+    for (const channel of channels.values()) n += channel.sessionCount
+    return n
+  },
 })
-
-server.listen(args.port, args.host, () => {
-  const address = server.address()
-  announce(typeof address === 'object' && address ? address.port : args.port)
-})
-exitOnSignals(() => server.close())

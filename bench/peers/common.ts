@@ -9,7 +9,8 @@
  *   - `POST /publish` with JSON `{"topic": "T" | ["T", ...], "data": "..."}` answers `201 {"id": "..."}`;
  *   - `GET /healthz` answers 200.
  */
-import type { IncomingMessage } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { serveTurnRoutes, type TurnPeer } from './turns.ts'
 
 /** Reconnection hint sent on every stream, in ms (the browsers' default is 3 s as well). */
 export const RETRY_MS = 3000
@@ -86,4 +87,58 @@ export function exitOnSignals(close: () => void): void {
   }
   process.once('SIGTERM', stop)
   process.once('SIGINT', stop)
+}
+
+/** What a node:http peer brings; `serveNodePeer` adds the routes every peer shares around it. */
+export type NodePeer = {
+  /** `GET /events`: open the stream on `res`. */
+  events(req: IncomingMessage, res: ServerResponse): void | Promise<void>
+  /** `POST /publish` and the in-process publisher: the peer's own fan-out; resolves with the id. */
+  publish(topics: readonly string[], data: string): string | Promise<string>
+  /** The in-process publisher's probes (bench/peers/turns.ts). */
+  backedUp(): boolean
+  streams(): number
+}
+
+/** The uniform interface on a node:http server: /events, /publish, /bench/turns, /bench/streams, /healthz. */
+export function serveNodePeer(args: PeerArgs, peer: NodePeer): void {
+  const turns: TurnPeer = {
+    publish: (topic, data) => {
+      void Promise.resolve(peer.publish([topic], data)).catch(() => {})
+    },
+    backedUp: () => peer.backedUp(),
+    streams: () => peer.streams(),
+  }
+  const server = createServer(async (req, res) => {
+    const path = req.url?.split('?')[0]
+    if (req.method === 'GET' && path === '/events') return peer.events(req, res)
+    if (req.method === 'POST' && path === '/publish') {
+      const body = await readPublish(req)
+      if (!body) {
+        res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"bad_request"}')
+        return
+      }
+      const id = await peer.publish(body.topics, body.data)
+      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id }))
+      return
+    }
+    if (await serveTurnRoutes(req, res, path, turns)) return
+    if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
+      return
+    }
+    res.writeHead(404).end()
+  })
+  server.listen(args.port, args.host, () => {
+    const address = server.address()
+    announce(typeof address === 'object' && address ? address.port : args.port)
+  })
+  exitOnSignals(() => server.close())
+}
+
+/** Total size of several collections (streams counted over per-topic sets). */
+export function totalSize(collections: Iterable<{ readonly size: number }>): number {
+  let n = 0
+  for (const c of collections) n += c.size
+  return n
 }

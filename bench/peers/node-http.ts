@@ -5,16 +5,20 @@
  *
  * Run: npx node bench/peers/node-http.ts --port 8001
  */
-import { createServer, type ServerResponse } from 'node:http'
-import { announce, exitOnSignals, parsePeerArgs, RETRY_MS, readPublish, topicsOf } from './common.ts'
+import type { ServerResponse } from 'node:http'
+import { parsePeerArgs, RETRY_MS, serveNodePeer, topicsOf, totalSize } from './common.ts'
+import { anyBackedUp } from './turns.ts'
 
 const args = parsePeerArgs()
 const subscribers = new Map<string, Set<ServerResponse>>()
 let nextId = 0
 
-const server = createServer(async (req, res) => {
-  const path = req.url?.split('?')[0]
-  if (req.method === 'GET' && path === '/events') {
+function* allResponses(): Generator<ServerResponse> {
+  for (const set of subscribers.values()) yield* set
+}
+
+serveNodePeer(args, {
+  events(req, res) {
     const topics = topicsOf(req.url)
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -30,48 +34,35 @@ const server = createServer(async (req, res) => {
     res.on('close', () => {
       for (const topic of topics) subscribers.get(topic)?.delete(res)
     })
-    return
-  }
-  if (req.method === 'POST' && path === '/publish') {
-    const body = await readPublish(req)
-    if (!body) {
-      res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"bad_request"}')
-      return
-    }
+  },
+  /** Formats the frame once and writes it to every subscribed response. */
+  publish(topics, data) {
     const id = String(++nextId)
-    const frame = `id: ${id}\ndata: ${body.data.split(/\r\n|\r|\n/).join('\ndata: ')}\n\n`
+    const frame = `id: ${id}\ndata: ${data.split(/\r\n|\r|\n/).join('\ndata: ')}\n\n`
+    if (topics.length === 1) {
+      for (const sub of subscribers.get(topics[0] as string) ?? []) sub.write(frame)
+      return id
+    }
     const sent = new Set<ServerResponse>()
-    for (const topic of body.topics) {
+    for (const topic of topics) {
       for (const sub of subscribers.get(topic) ?? []) {
         if (sent.has(sub)) continue
         sent.add(sub)
         sub.write(frame)
       }
     }
-    res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id }))
-    return
-  }
-  if (req.method === 'GET' && path === '/healthz') {
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
-    return
-  }
-  res.writeHead(404).end()
+    return id
+  },
+  backedUp: () => anyBackedUp(allResponses()),
+  streams: () => totalSize(subscribers.values()),
 })
 
 const heartbeat = setInterval(() => {
   const seen = new Set<ServerResponse>()
-  for (const set of subscribers.values()) {
-    for (const sub of set) {
-      if (seen.has(sub)) continue
-      seen.add(sub)
-      sub.write(': ping\n\n')
-    }
+  for (const sub of allResponses()) {
+    if (seen.has(sub)) continue
+    seen.add(sub)
+    sub.write(': ping\n\n')
   }
 }, args.heartbeatMs)
 heartbeat.unref()
-
-server.listen(args.port, args.host, () => {
-  const address = server.address()
-  announce(typeof address === 'object' && address ? address.port : args.port)
-})
-exitOnSignals(() => server.close())

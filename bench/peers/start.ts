@@ -18,7 +18,9 @@ const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
 
 export const PEER_NAMES = ['lifeline', 'node-http', 'better-sse', 'hono', 'gin'] as const
-export type PeerName = (typeof PEER_NAMES)[number]
+/** Every peer, with `lifeline-lib` (the library on node:http, for the in-process publisher of bench/turns.bench.ts). */
+export const ALL_PEERS = [...PEER_NAMES, 'lifeline-lib'] as const
+export type PeerName = (typeof ALL_PEERS)[number]
 
 export type PeerOptions = {
   /** Port to listen on. @default a free ephemeral port. */

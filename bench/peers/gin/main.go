@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,6 +86,91 @@ func (h *hub) publish(topics []string, data string) string {
 		}
 	}
 	return id
+}
+
+// streams counts the clients subscribed to any topic.
+func (h *hub) streams() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	seen := make(map[*client]struct{})
+	for _, set := range h.topics {
+		for c := range set {
+			seen[c] = struct{}{}
+		}
+	}
+	return len(seen)
+}
+
+// backedUp: any client whose queue holds more than backlogLimit bytes (frames waiting x frame size).
+func (h *hub) backedUp(frameLen int) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, set := range h.topics {
+		for c := range set {
+			if len(c.frames)*frameLen > backlogLimit {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// backlogLimit is bench/peers/turns.ts's BACKLOG_LIMIT: past it the flood waits 1 ms.
+const backlogLimit = 64 * 1024
+
+type turnSpec struct {
+	Topic      string  `json:"topic"`
+	Mode       string  `json:"mode"`
+	Rate       float64 `json:"rate"`
+	Count      float64 `json:"count"`
+	DurationMs float64 `json:"durationMs"`
+	Bytes      int     `json:"bytes"`
+}
+
+// runTurns is bench/peers/turns.ts's loop in Go (one publish, then a yield; tick sleeps until due,
+// flood waits 1 ms while a client's queue is over backlogLimit). The payload is src/bench/payload.ts's.
+func (h *hub) runTurns(spec turnSpec) (int, int64) {
+	padding := ""
+	if spec.Bytes > 40 {
+		padding = " " + strings.Repeat("x", spec.Bytes-40)
+	}
+	if spec.DurationMs <= 0 || spec.DurationMs > 120000 {
+		spec.DurationMs = 10000
+	}
+	if spec.Count <= 0 {
+		spec.Count = 1e18
+	}
+	start := time.Now()
+	end := start.Add(time.Duration(spec.DurationMs * float64(time.Millisecond)))
+	topics := []string{spec.Topic}
+	seq := 0
+	frameLen := 0
+	for {
+		now := time.Now()
+		if !now.Before(end) {
+			break
+		}
+		if spec.Mode == "tick" {
+			if float64(seq) >= spec.Count {
+				break
+			}
+			due := start.Add(time.Duration(float64(seq) * float64(time.Second) / spec.Rate))
+			if now.Before(due) {
+				time.Sleep(due.Sub(now))
+				continue
+			}
+		} else if frameLen > 0 && h.backedUp(frameLen) {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		seq++
+		sentAt := float64(time.Now().UnixNano()) / 1e6
+		data := "lb1 " + strconv.Itoa(seq) + " " + strconv.FormatFloat(sentAt, 'f', 3, 64) + padding
+		frameLen = len(data) + 16
+		h.publish(topics, data)
+		runtime.Gosched()
+	}
+	return seq, time.Since(start).Milliseconds()
 }
 
 type publishBody struct {
@@ -164,6 +250,18 @@ func main() {
 		}
 		c.JSON(http.StatusCreated, gin.H{"id": h.publish(topics, data)})
 	})
+
+	r.POST("/bench/turns", func(c *gin.Context) {
+		var spec turnSpec
+		if err := c.ShouldBindJSON(&spec); err != nil || spec.Topic == "" || (spec.Mode != "tick" && spec.Mode != "flood") {
+			c.JSON(http.StatusBadRequest, gin.H{"error": "bad_request"})
+			return
+		}
+		published, elapsed := h.runTurns(spec)
+		c.JSON(http.StatusOK, gin.H{"published": published, "elapsedMs": elapsed})
+	})
+
+	r.GET("/bench/streams", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"streams": h.streams()}) })
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
 
