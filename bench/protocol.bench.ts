@@ -7,6 +7,8 @@
  *   small  - realistic feed: ~90-byte events (id, event, one JSON data line), 16 KiB network chunks
  *   large  - 64 KiB events of 1000 data lines each, 16 KiB chunks
  *   crlf   - the small stream with CRLF line endings and chunks cut at odd sizes (1500 bytes)
+ *   long   - one 14 MB event on a single data line, 16 KiB chunks (per-chunk work must not grow with
+ *            the unfinished line: a parser that rescans it is quadratic)
  * Each parser is run over the same chunks for a fixed time; the number is input MB per second
  * (1 MB = 10^6 bytes), the median of 5 alternating slices each. "text" feeds already-decoded strings (both parsers
  * take strings); "bytes" includes UTF-8 decoding (ours takes bytes, eventsource-parser gets a
@@ -17,13 +19,13 @@ import { createParser } from 'eventsource-parser'
 import { encodeEvent } from '../src/protocol/encode.ts'
 import { EventStreamParser } from '../src/protocol/parse.ts'
 import { machineLine } from './lib/machine.ts'
-import { type Chunked, STREAMS } from './lib/sse-streams.ts'
+import { type Chunked, longLine, STREAMS } from './lib/sse-streams.ts'
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 1
 const ROUNDS = 5
 const utf8 = new TextEncoder()
 
-const streams = { small: STREAMS.small(), large: STREAMS.large(), crlf: STREAMS.crlf() }
+const streams = { small: STREAMS.small(), large: STREAMS.large(), crlf: STREAMS.crlf(), long: longLine() }
 
 let sink = 0
 type Runner = (input: Chunked) => void

@@ -39,3 +39,10 @@ export const STREAMS = {
   large: () => chunk(largeStream(30), 16_384),
   crlf: () => chunk(smallStream(20_000, '\r\n'), 1_500),
 }
+
+/**
+ * One 14 MB event on a single `data:` line, in 16 KiB chunks: an LLM answer or a base64 payload sent
+ * whole. A parser that rescans the unfinished line on every chunk is quadratic here. Kept out of
+ * STREAMS (callgrind would take minutes over it).
+ */
+export const longLine = (): Chunked => chunk(`data: ${'x'.repeat(14_000_000)}\n\n`, 16_384)

@@ -1,5 +1,5 @@
 export { encodeComment, encodeEvent, encodeRetry, formatEvent } from './encode.ts'
 export type { LifelineErrorCode } from './errors.ts'
 export { LifelineError } from './errors.ts'
-export { EventStreamParser } from './parse.ts'
-export type { ParsedEvent, ParserCallbacks, SseEvent } from './types.ts'
+export { DEFAULT_MAX_EVENT_LENGTH, EventStreamParser } from './parse.ts'
+export type { ParsedEvent, ParserCallbacks, ParserOptions, SseEvent } from './types.ts'

@@ -1,4 +1,5 @@
-import type { ParserCallbacks } from './types.ts'
+import { LifelineError } from './errors.ts'
+import type { ParserCallbacks, ParserOptions } from './types.ts'
 
 const BOM = '\uFEFF'
 const NUL = '\0'
@@ -18,6 +19,12 @@ const LF = 10
 const ALL_DIGITS = /^[0-9]+$/
 
 /**
+ * Default bound of `maxEventLength`: 16 Mi characters (16-32 MiB of memory). Above the largest events
+ * real streams carry (a 10 MiB one-line payload passes), far below what exhausts a browser tab.
+ */
+export const DEFAULT_MAX_EVENT_LENGTH = 16 * 1024 * 1024
+
+/**
  * A streaming implementation of the WHATWG "interpret an event stream" algorithm
  * (HTML Living Standard, section 9.2.6). Feed it chunks as they arrive, in any sizes; it calls back
  * with each dispatched event. One parser reads one stream at a time: call `reset()` before the next
@@ -25,7 +32,12 @@ const ALL_DIGITS = /^[0-9]+$/
  *
  * Shape: text is scanned with `indexOf` over the whole chunk (no per-character loop in JS), and the
  * position of the next CR and of the next LF are remembered between lines, so a chunk without any CR
- * is not rescanned for one at every line (that would be quadratic in the chunk's size).
+ * is not rescanned for one at every line (that would be quadratic in the chunk's size). Work per push is
+ * proportional to the chunk, never to the line carried over from earlier chunks: that line is appended
+ * to (a rope in V8, O(1)) and only read when its line break arrives.
+ *
+ * Bounded: the data of one event and a line carried between chunks may hold at most `maxEventLength`
+ * characters; past it `push` throws `LIFELINE_ERR_EVENT_TOO_LARGE` and drops what it buffered.
  */
 export class EventStreamParser {
   #callbacks: ParserCallbacks
@@ -42,12 +54,23 @@ export class EventStreamParser {
   #idBuffer: string
   /** The text being parsed (this chunk, or the line carried over) may hold a NUL: ids must be checked. */
   #mayHoldNul = false
+  /** `#pending` may hold a NUL. Kept with it, so a chunk never searches the carried-over line again. */
+  #pendingMayHoldNul = false
   #lastEventId: string
+  /** The bound (characters); Infinity when disabled. */
+  #maxLength: number
+  /** Set when the bound was exceeded: the rest of this stream is unreadable until `reset()`. */
+  #overflow: LifelineError | undefined
 
-  constructor(callbacks: ParserCallbacks, options: { lastEventId?: string } = {}) {
+  constructor(callbacks: ParserCallbacks, options: ParserOptions = {}) {
     this.#callbacks = callbacks
     this.#lastEventId = options.lastEventId ?? ''
     this.#idBuffer = this.#lastEventId
+    const max = options.maxEventLength ?? DEFAULT_MAX_EVENT_LENGTH
+    if (typeof max !== 'number' || !(max >= 0)) {
+      throw new RangeError(`maxEventLength must be a number >= 0 (0 disables the bound), got ${String(max)}`)
+    }
+    this.#maxLength = max === 0 ? Number.POSITIVE_INFINITY : max
   }
 
   /** The last event id string: set when an event block ends, never from an unterminated block. */
@@ -55,8 +78,13 @@ export class EventStreamParser {
     return this.#lastEventId
   }
 
-  /** Feed bytes (decoded as UTF-8, multi-byte characters may be split across chunks) or text. */
+  /**
+   * Feed bytes (decoded as UTF-8, multi-byte characters may be split across chunks) or text.
+   * Throws a LifelineError `LIFELINE_ERR_EVENT_TOO_LARGE` when an event's data or an unfinished line
+   * grows past `maxEventLength` (and again on every push until `reset()`): what was buffered is dropped.
+   */
   push(chunk: Uint8Array | string): void {
+    if (this.#overflow !== undefined) throw this.#overflow
     let text: string
     if (typeof chunk === 'string') {
       text = chunk
@@ -72,8 +100,10 @@ export class EventStreamParser {
     }
     const len = text.length
     if (len === 0) return
-    // One search per chunk instead of one per `id:` line: real streams carry no NUL at all.
-    this.#mayHoldNul = text.includes(NUL) || this.#pending.includes(NUL)
+    // One search per chunk instead of one per `id:` line: real streams carry no NUL at all. The line
+    // carried over is never searched again (that was quadratic in its length): its flag is kept.
+    const mayHoldNul = text.includes(NUL) || this.#pendingMayHoldNul
+    this.#mayHoldNul = mayHoldNul
     let pos = 0
     if (this.#skipLF) {
       this.#skipLF = false
@@ -88,6 +118,7 @@ export class EventStreamParser {
       if (end !== -1 && pending.length > 0) {
         const line = pending + text.slice(pos, end)
         pending = this.#pending = ''
+        this.#pendingMayHoldNul = false
         this.#line(line, 0, line.length)
         pos = end + 1
         end = text.indexOf('\n', pos)
@@ -97,7 +128,8 @@ export class EventStreamParser {
         pos = end + 1
         end = text.indexOf('\n', pos)
       }
-      if (pos < len) this.#pending = pending + (pos === 0 ? text : text.slice(pos))
+      if (pos < len) this.#carry(pending, pos === 0 ? text : text.slice(pos), mayHoldNul)
+      else if (this.#data.length > this.#maxLength) this.#tooLarge()
       return
     }
     let nextLF = -2 // -2: not looked up yet in this chunk; -1: none left
@@ -110,12 +142,13 @@ export class EventStreamParser {
       else if (nextCR === -1) end = nextLF
       else end = Math.min(nextLF, nextCR)
       if (end === -1) {
-        this.#pending = pending + (pos === 0 ? text : text.slice(pos))
+        this.#carry(pending, pos === 0 ? text : text.slice(pos), mayHoldNul)
         return
       }
       if (pending.length > 0) {
         const line = pending + text.slice(pos, end)
         pending = this.#pending = ''
+        this.#pendingMayHoldNul = false
         this.#line(line, 0, line.length)
       } else {
         // The line is processed in place, as a range of the chunk: no string per line.
@@ -135,6 +168,30 @@ export class EventStreamParser {
         pos = end + 1
       }
     }
+    if (this.#data.length > this.#maxLength) this.#tooLarge()
+  }
+
+  /**
+   * Keep the unfinished end of a chunk for the next one. `pending + rest` makes a rope (no copy) and
+   * nothing reads it before its line break arrives, so a line spread over many chunks costs each chunk
+   * only its own length. Checked against the bound here, once per chunk.
+   */
+  #carry(pending: string, rest: string, mayHoldNul: boolean): void {
+    const line = pending + rest
+    this.#pending = line
+    this.#pendingMayHoldNul = mayHoldNul
+    if (line.length + this.#data.length > this.#maxLength) this.#tooLarge()
+  }
+
+  /** Past the bound: drop the buffers (the memory is the point) and refuse this stream from now on. */
+  #tooLarge(): never {
+    const held = this.#pending.length + this.#data.length
+    this.reset()
+    this.#overflow = new LifelineError(
+      'LIFELINE_ERR_EVENT_TOO_LARGE',
+      `an event or line of the stream grew past maxEventLength (${this.#maxLength} characters; ${held} buffered) before it ended: dropped; raise maxEventLength if the server sends events this large`,
+    )
+    throw this.#overflow
   }
 
   /** The stream ended. [spec] "If the file ends in the middle of an event ... the incomplete event is not dispatched." */
@@ -146,6 +203,8 @@ export class EventStreamParser {
   reset(): void {
     this.#decoder = new TextDecoder('utf-8', { ignoreBOM: false })
     this.#pending = ''
+    this.#pendingMayHoldNul = false
+    this.#overflow = undefined
     this.#skipLF = false
     this.#atStart = true
     this.#data = ''

@@ -28,3 +28,15 @@ export interface ParserCallbacks {
   /** A comment line (`: text`), without the colon and one optional leading space. */
   onComment?(text: string): void
 }
+
+/** How a parser starts and what it holds at most. */
+export interface ParserOptions {
+  /** The last event id at the start (a resumed connection). @default '' */
+  lastEventId?: string
+  /**
+   * The most characters (UTF-16 code units, as `string.length`) the data of one event, or one line not
+   * yet ended, may hold; past it `push` throws `LIFELINE_ERR_EVENT_TOO_LARGE`. Checked once per chunk,
+   * so at most one chunk more is held. @default 16_777_216 (16 Mi). 0 disables the bound.
+   */
+  maxEventLength?: number
+}

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { EventStreamParser } from '../../src/protocol/parse.ts'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { createParser } from 'eventsource-parser'
+import { LifelineError } from '../../src/protocol/errors.ts'
+import { DEFAULT_MAX_EVENT_LENGTH, EventStreamParser } from '../../src/protocol/parse.ts'
 import type { ParsedEvent } from '../../src/protocol/types.ts'
 
 interface Seen {
@@ -199,5 +203,136 @@ describe('parser: bytes and UTF-8', () => {
     for (let i = 0; i < all.length; i++) s.parser.push(all.subarray(i, i + 1))
     assert.deepEqual(s.events, whole)
     assert.deepEqual(whole, [msg('α\nβ', '1', 'e'), msg('last', '1')])
+  })
+})
+
+describe('parser: long lines and the bound', () => {
+  /** A full collection, so `heapUsed` is what is retained (the flag is set at run time for this file). */
+  const gc = (() => {
+    setFlagsFromString('--expose-gc')
+    return runInNewContext('gc') as () => void
+  })()
+
+  test('a 14 MB event in 16 KiB chunks parses in time comparable to eventsource-parser (same run)', () => {
+    // The carried-over line was once searched again on every chunk: 14 MB took ~20 s (quadratic).
+    const all = bytes(`id: big\ndata: ${'x'.repeat(14_000_000)}\n\n`)
+    const chunks: Uint8Array[] = []
+    for (let i = 0; i < all.length; i += 16_384) chunks.push(all.subarray(i, i + 16_384))
+    const time = (run: () => number): number => {
+      let best = Number.POSITIVE_INFINITY
+      for (let round = 0; round < 3; round++) {
+        const start = performance.now()
+        assert.equal(run(), 14_000_000)
+        best = Math.min(best, performance.now() - start)
+      }
+      return best
+    }
+    const ours = time(() => {
+      let length = 0
+      const p = new EventStreamParser({ onEvent: (e) => (length = e.data.length) })
+      for (const c of chunks) p.push(c)
+      return length
+    })
+    const theirs = time(() => {
+      let length = 0
+      const decoder = new TextDecoder()
+      const p = createParser({ onEvent: (e) => (length = e.data.length) })
+      for (const c of chunks) p.feed(decoder.decode(c, { stream: true }))
+      return length
+    })
+    // Generous (the machine is shared): within 3x of eventsource-parser, plus 100 ms of slack.
+    assert.ok(
+      ours <= theirs * 3 + 100,
+      `lifeline ${ours.toFixed(0)} ms, eventsource-parser ${theirs.toFixed(0)} ms`,
+    )
+  })
+
+  test('a 10 MiB line without a newline ends with LIFELINE_ERR_EVENT_TOO_LARGE; memory stays bounded', () => {
+    const MiB = 1024 * 1024
+    const chunk = bytes('x'.repeat(16_384)) // decoded anew on each push: each one is new memory
+    /** Pushes `data: ` and 10 MiB without a newline; returns the error and the most memory retained. */
+    const feed = (maxEventLength: number): { error: unknown; peak: number } => {
+      const p = new EventStreamParser({ onEvent: () => assert.fail('no event') }, { maxEventLength })
+      gc()
+      const base = process.memoryUsage().heapUsed
+      let peak = 0
+      let error: unknown
+      try {
+        p.push('data: ')
+        for (let sent = 0; sent < 10 * MiB; sent += chunk.length) {
+          p.push(chunk)
+          if (sent % MiB === 0) {
+            gc()
+            peak = Math.max(peak, process.memoryUsage().heapUsed - base)
+          }
+        }
+      } catch (caught) {
+        error = caught
+      }
+      gc()
+      peak = Math.max(peak, process.memoryUsage().heapUsed - base)
+      // Once failed, the parser refuses the rest of the stream until reset().
+      if (error !== undefined) assert.throws(() => p.push(chunk), { code: 'LIFELINE_ERR_EVENT_TOO_LARGE' })
+      return { error, peak }
+    }
+    const bounded = feed(MiB)
+    assert.ok(bounded.error instanceof LifelineError)
+    assert.equal(bounded.error.code, 'LIFELINE_ERR_EVENT_TOO_LARGE')
+    assert.match(bounded.error.message, /maxEventLength \(1048576 characters/)
+    // The control: without the bound the same line is held whole.
+    const unbounded = feed(0)
+    assert.equal(unbounded.error, undefined)
+    assert.ok(bounded.peak < 3 * MiB, `bounded parser retained ${bounded.peak} bytes`)
+    assert.ok(unbounded.peak > 9 * MiB, `the unbounded control retained only ${unbounded.peak} bytes`)
+  })
+
+  test('the default bound is 16 Mi characters; reset() makes the parser usable again', () => {
+    assert.equal(DEFAULT_MAX_EVENT_LENGTH, 16 * 1024 * 1024)
+    const s = parser()
+    const piece = 'y'.repeat(1024 * 1024)
+    s.parser.push('data: ')
+    for (let i = 0; i < 15; i++) s.parser.push(piece)
+    s.parser.push(`${piece}\n\n`) // 16 Mi + 6 characters in one line, ended in this chunk
+    assert.equal(s.events.length, 1)
+    s.parser.push('data: ')
+    assert.throws(
+      () => {
+        for (let i = 0; i < 17; i++) s.parser.push(piece)
+      },
+      { code: 'LIFELINE_ERR_EVENT_TOO_LARGE' },
+    )
+    s.parser.reset()
+    s.parser.push('data: small\n\n')
+    assert.deepEqual(s.events.at(-1), msg('small'))
+  })
+
+  test('many data lines of one event count against the bound too', () => {
+    const p = new EventStreamParser({ onEvent: () => assert.fail('no event') }, { maxEventLength: 1000 })
+    assert.throws(
+      () => {
+        for (let i = 0; i < 100; i++) p.push('data: 0123456789012345678\n')
+      },
+      { code: 'LIFELINE_ERR_EVENT_TOO_LARGE' },
+    )
+  })
+
+  test('an id line carried over several chunks is still checked for NUL', () => {
+    assert.deepEqual(parse('id: 1\ndata: a\n\nid: 2', '\0', 'x\ndata: b\n\n').events, [
+      msg('a', '1'),
+      msg('b', '1'),
+    ])
+    assert.deepEqual(parse('id: 1\ndata: a\n\nid: 2\0', 'x', 'y\ndata: b\n\n').events, [
+      msg('a', '1'),
+      msg('b', '1'),
+    ])
+  })
+
+  test('maxEventLength must be a number >= 0', () => {
+    for (const bad of [-1, Number.NaN, '5' as unknown as number]) {
+      assert.throws(
+        () => new EventStreamParser({ onEvent: () => undefined }, { maxEventLength: bad }),
+        RangeError,
+      )
+    }
   })
 })
