@@ -22,6 +22,7 @@ import type {
   History,
   HistoryListener,
   ReadAfterResult,
+  ReadPage,
   ResetReason,
   StoredEvent,
 } from '../server/history/history.ts'
@@ -259,7 +260,11 @@ class RedisHistory implements History {
     return { id, topics, event: event.event, data: event.data, time: Number(id.slice(0, id.indexOf('-'))) }
   }
 
-  async readAfter(afterId: string, match: (topics: readonly string[]) => boolean): Promise<ReadAfterResult> {
+  async readAfter(
+    afterId: string,
+    match: (topics: readonly string[]) => boolean,
+    page?: ReadPage,
+  ): Promise<ReadAfterResult> {
     // Not the text of a stream id: it was never an id of this stream (memory ids, other systems, junk).
     if (!isStreamId(afterId)) return reset('unknown')
     // The replay ends where this node's live feed stands right now: everything after `bound` reaches
@@ -289,12 +294,17 @@ class RedisHistory implements History {
     }
     const events: StoredEvent[] = []
     let cursor = afterId
+    // With a page: one XRANGE of at most page.maxEvents entries (Redis sends an entry whole, so the
+    // count is the bound; the hub sizes it from the events it saw). Without: every page up to `bound`.
+    const count = page === undefined ? REPLAY_PAGE : Math.max(1, Math.min(REPLAY_PAGE, page.maxEvents))
     try {
       for (;;) {
-        const page = await rangeAfter(this.#cmd, this.#keys.stream, cursor, bound, REPLAY_PAGE)
-        for (const event of page) if (match(event.topics)) events.push(event)
-        if (page.length < REPLAY_PAGE) break
-        cursor = (page[page.length - 1] as StoredEvent).id
+        const entries = await rangeAfter(this.#cmd, this.#keys.stream, cursor, bound, count)
+        for (const event of entries) if (match(event.topics)) events.push(event)
+        if (entries.length < count) break
+        cursor = (entries[entries.length - 1] as StoredEvent).id
+        if (page !== undefined)
+          return cursor === bound ? { kind: 'events', events } : { kind: 'events', events, next: cursor }
       }
     } catch (cause) {
       throw unavailable('the replay could not be read', cause)

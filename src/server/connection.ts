@@ -1,5 +1,6 @@
 import type { ClockTarget } from './clock.ts'
 import type { ResolvedOptions } from './options.ts'
+import type { Replay, ReplayTarget } from './replay.ts'
 import type {
   CloseReason,
   ConnectionInfo,
@@ -25,12 +26,6 @@ export interface ConnectionContext {
 /** `: ping` — the heartbeat comment, encoded once for the process. */
 export const PING = Buffer.from(': ping\n\n')
 
-/** A live event waiting while the connection replays history (see `endReplay`). */
-interface HeldEvent {
-  readonly id: string
-  readonly bytes: Uint8Array
-}
-
 const SLOW_CONSUMER: ReadonlySet<CloseReason> = new Set(['write_timeout', 'buffer_overflow'])
 
 /**
@@ -38,7 +33,7 @@ const SLOW_CONSUMER: ReadonlySet<CloseReason> = new Set(['write_timeout', 'buffe
  * slow-consumer rules (write timeout, buffer cap) are enforced in one place. Time-based rules run in
  * `tick`, called by the hub's one shared clock: a connection owns no timer.
  */
-export class Connection implements ClockTarget, SinkListener, StreamHandle {
+export class Connection implements ClockTarget, SinkListener, StreamHandle, ReplayTarget {
   readonly id: string
   readonly remoteAddress: string
   readonly userAgent: string
@@ -69,8 +64,8 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle {
   #lifeEnd: number
   #tokenEnd: number
   #idleWarned = false
-  /** Non-null while replaying history: live events are held here, then deduplicated at the seam. */
-  #held: HeldEvent[] | null = null
+  /** Non-null while replaying history: live events are held by it, then deduplicated at the seam. */
+  #replay: Replay | null = null
   #controller: AbortController | undefined
   #ctx: ConnectionContext
 
@@ -138,8 +133,8 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle {
 
   /** A live event from the fan-out: the same bytes object for every subscriber. */
   deliver(id: string, bytes: Uint8Array): void {
-    if (this.#held !== null) {
-      this.#held.push({ id, bytes })
+    if (this.#replay !== null) {
+      this.#replay.hold(id, bytes)
       return
     }
     if (this.state !== 'open') return
@@ -178,15 +173,16 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle {
     this.#write(bytes, now, 0, heartbeat)
   }
 
-  #write(bytes: Uint8Array, now: number, events: number, heartbeat: boolean): void {
+  #write(bytes: Uint8Array, now: number, events: number, heartbeat: boolean, paced = false): boolean {
     let ok: boolean
     try {
       ok = this.sink.write(bytes)
     } catch (error) {
       this.closed(error as Error)
-      return
+      return false
     }
-    this.#afterWrite(ok, bytes.byteLength, now, events, heartbeat)
+    this.#afterWrite(ok, bytes.byteLength, now, events, heartbeat, paced)
+    return ok
   }
 
   #writev(chunks: Uint8Array[], now: number, events: number): void {
@@ -202,15 +198,23 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle {
     this.#afterWrite(ok, size, now, events, false)
   }
 
-  #afterWrite(ok: boolean, size: number, now: number, events: number, heartbeat: boolean): void {
+  #afterWrite(
+    ok: boolean,
+    size: number,
+    now: number,
+    events: number,
+    heartbeat: boolean,
+    paced = false,
+  ): void {
     this.lastWriteAt = now
     this.bytesSent += size
     this.eventsSent += events
     this.#ctx.onWrite(size, events, heartbeat)
     if (ok) return
     // Above the transport's high-water mark: the bytes wait in memory. Bound them by size at once and
-    // by age through the clock (write timeout).
-    if (this.sink.bufferedBytes() > this.#ctx.options.maxBufferedBytes) {
+    // by age through the clock (write timeout). A paced write (replay) was made below the mark and is
+    // followed by no other until the transport drains: it holds at most one event beyond the mark.
+    if (!paced && this.sink.bufferedBytes() > this.#ctx.options.maxBufferedBytes) {
       this.close('buffer_overflow')
       return
     }
@@ -219,37 +223,26 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle {
     }
   }
 
-  // ---- replay seam ----
+  // ---- replay seam (replay.ts drives it) ----
 
-  beginReplay(): void {
+  beginReplay(replay: Replay): void {
     this.state = 'replaying'
-    this.#held = []
+    this.#replay = replay
   }
 
-  /**
-   * Ends a replay: writes the replayed events (ids ascending, the last one `lastReplayedId`), then the
-   * live events that arrived meanwhile, dropping those already replayed (`compare(id, last) <= 0`).
-   */
-  endReplay(
-    replayed: readonly Uint8Array[],
-    lastReplayedId: string | undefined,
-    compare: (a: string, b: string) => number,
-    now: number,
-  ): number {
-    const held = this.#held ?? []
-    this.#held = null
-    if (this.state !== 'replaying') return 0
-    this.state = 'open'
-    if (replayed.length > 0) {
-      this.lastEventId = lastReplayedId
-      this.#writev(replayed.slice(), now, replayed.length)
-      this.lastEventAt = now
-    }
-    for (const event of held) {
-      if (lastReplayedId !== undefined && compare(event.id, lastReplayedId) <= 0) continue
-      this.#queue(event.id, event.bytes)
-    }
-    return replayed.length
+  /** One replayed (or held) event, paced by the replay: true while the transport takes more. */
+  writeReplayed(id: string, bytes: Uint8Array, now: number): boolean {
+    if (this.state !== 'replaying') return false
+    this.lastEventId = id
+    this.lastEventAt = now
+    this.#idleWarned = false
+    return this.#write(bytes, now, 1, false, true) && this.state === 'replaying'
+  }
+
+  /** The replay caught up: live events are written directly from now on. */
+  endReplay(): void {
+    this.#replay = null
+    if (this.state === 'replaying') this.state = 'open'
   }
 
   // ---- clock ----
@@ -297,6 +290,7 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle {
 
   drained(): void {
     this.#drainDeadline = 0
+    this.#replay?.drained()
   }
 
   closed(error?: Error): void {
@@ -353,7 +347,8 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle {
     this.state = 'closing'
     this.closeReason = reason
     this.#pending = null
-    this.#held = null
+    this.#replay?.cancel()
+    this.#replay = null
     this.#ctx.onClosed(this, reason)
     this.#controller?.abort(reason)
   }

@@ -8,6 +8,7 @@ import { MemoryHistory } from './history/memory.ts'
 import { jitter, type ResolvedOptions, resolveOptions, sweepIntervalMs } from './options.ts'
 import { CLOSE_REASONS, REJECT_REASONS } from './reasons.ts'
 import { Registry } from './registry.ts'
+import { Replay, type ReplayContext, ReplayScheduler } from './replay.ts'
 import { encodeReset, encodeStored, isMalformedId } from './resume.ts'
 import { compileMatcher, TopicIndex, validatePublishTopic, validateTopic } from './topics.ts'
 import type {
@@ -76,6 +77,19 @@ class LifelineHub implements Hub, ConnectionContext {
         maxBytes: this.options.historyMaxBytes,
         ttlMs: this.options.historyTtlMs,
       })
+    this.#replayContext = {
+      history: this.history,
+      scheduler: this.#replays,
+      now: this.options.now,
+      countReset: () => {
+        this.#stats.resets++
+      },
+      countReplayed: (n) => {
+        this.#stats.replayed += n
+      },
+      // Live events held during a replay are bounded like the bytes queued for a live stream.
+      maxHeldBytes: this.options.maxBufferedBytes,
+    }
     this.#transport = {
       // The kernel drops a peer whose unacknowledged bytes wait longer than the write timeout.
       userTimeoutMs: this.options.writeTimeoutMs,
@@ -274,43 +288,16 @@ class LifelineHub implements Hub, ConnectionContext {
     return { ok: true, stream: connection }
   }
 
-  /** DESIGN.md §4: replay after the id, then live, with live events held during the replay. */
+  /** DESIGN.md §4: replay after the id, then live, with live events held during the replay (replay.ts). */
   #resume(connection: Connection, lastEventId: string, now: number): void {
     if (isMalformedId(lastEventId)) {
       this.#stats.resets++
       connection.writeNow(encodeReset('malformed', lastEventId, this.history.lastId()), now)
       return
     }
-    connection.beginReplay()
-    const history = this.history
-    history.readAfter(lastEventId, compileMatcher(connection.topics)).then(
-      (result) => {
-        const at = this.options.now()
-        if (connection.state !== 'replaying') return
-        if (result.kind === 'reset') {
-          this.#stats.resets++
-          // Every live event newer than this id was held during the read and follows the reset.
-          connection.writeNow(encodeReset(result.reason, lastEventId, history.lastId()), at)
-          connection.endReplay([], undefined, history.compare.bind(history), at)
-          return
-        }
-        const events = result.events
-        const encoded = events.map(encodeStored)
-        const last = events.length > 0 ? (events[events.length - 1] as StoredEvent).id : undefined
-        // Nothing replayed: live events held during the read that the client already has (ids up to
-        // its own, possible when this node's reader trails the node the client came from) are dropped.
-        this.#stats.replayed += connection.endReplay(
-          encoded,
-          last ?? lastEventId,
-          history.compare.bind(history),
-          at,
-        )
-      },
-      () => {
-        // The store could not read (backend down): the client reconnects after `retry:` and resumes then.
-        connection.close('error')
-      },
-    )
+    const replay = new Replay(connection, this.#replayContext, compileMatcher(connection.topics), lastEventId)
+    connection.beginReplay(replay)
+    this.#replays.schedule(replay)
   }
 
   onClosed(connection: Connection, reason: CloseReason): void {
@@ -404,4 +391,6 @@ class LifelineHub implements Hub, ConnectionContext {
 
   #pendingEnds = new Set<Connection>()
   #transport: TransportTuning
+  #replays = new ReplayScheduler()
+  #replayContext: ReplayContext
 }

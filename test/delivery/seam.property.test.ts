@@ -65,8 +65,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 const macrotask = () => new Promise((resolve) => setImmediate(resolve))
 
-async function runScenario(history: History, ops: readonly Op[]): Promise<void> {
-  const h = await startHub({ history })
+async function runScenario(history: History, ops: readonly Op[], maxBufferedBytes?: number): Promise<void> {
+  const h = await startHub(maxBufferedBytes === undefined ? { history } : { history, maxBufferedBytes })
   const streams: SseClient[] = []
   try {
     const published: Promise<{ id: string; topics: string[] }>[] = []
@@ -230,6 +230,19 @@ test('seam property: a store that reads late (events held during the replay) los
       scenario,
       fc.array(fc.integer({ min: 0, max: 15 }), { minLength: 1, maxLength: 5 }),
       (ops, delays) => runScenario(new LateReads(new MemoryHistory(), delays), ops),
+    ),
+    { numRuns: 40, endOnFailure: true },
+  )
+})
+
+test('seam property: live events held past the cap are dropped and read back from history, exactly once', async () => {
+  // A cap of a few events: a replay that reads late overflows its held events and reads them again.
+  await fc.assert(
+    fc.asyncProperty(
+      scenario,
+      fc.array(fc.integer({ min: 0, max: 15 }), { minLength: 1, maxLength: 5 }),
+      fc.integer({ min: 150, max: 600 }),
+      (ops, delays, cap) => runScenario(new LateReads(new MemoryHistory(), delays), ops, cap),
     ),
     { numRuns: 40, endOnFailure: true },
   )

@@ -15,7 +15,7 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { LifelineError } from '../../protocol/errors.ts'
-import type { ReadAfterResult, StoredEvent } from './history.ts'
+import type { ReadAfterResult, ReadPage, StoredEvent } from './history.ts'
 import { formatId, newEpoch } from './ids.ts'
 import { eventBytes, type Retention, type RetentionOptions, retention } from './retention.ts'
 import { type EventInput, SeqStore, type TopicMatch } from './seq-store.ts'
@@ -46,7 +46,8 @@ interface Statements {
   fromSeq: StatementSync
   sumBefore: StatementSync
   deleteBefore: StatementSync
-  after: StatementSync
+  between: StatementSync
+  sizesAfter: StatementSync
 }
 
 export class FileHistory extends SeqStore {
@@ -126,7 +127,10 @@ export class FileHistory extends SeqStore {
         fromSeq: db.prepare('SELECT seq, bytes FROM events WHERE seq >= ? ORDER BY seq'),
         sumBefore: db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM events WHERE seq < ?'),
         deleteBefore: db.prepare('DELETE FROM events WHERE seq < ?'),
-        after: db.prepare('SELECT seq, time, topics, event, data FROM events WHERE seq > ? ORDER BY seq'),
+        between: db.prepare(
+          'SELECT seq, time, topics, event, data FROM events WHERE seq > ? AND seq <= ? ORDER BY seq',
+        ),
+        sizesAfter: db.prepare('SELECT seq, bytes FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       }
       this.#firstTime = this.#timeOf(this.firstSeq)
       // Options may have shrunk since the file was written: apply them now.
@@ -168,13 +172,15 @@ export class FileHistory extends SeqStore {
     return Promise.resolve(event)
   }
 
-  override readAfter(afterId: string, match: TopicMatch): Promise<ReadAfterResult> {
+  override readAfter(afterId: string, match: TopicMatch, page?: ReadPage): Promise<ReadAfterResult> {
     try {
       this.#transaction(() => this.#trim(this.#retention.now()))
       const seq = this.resumeCheck(afterId)
       if (typeof seq !== 'number') return Promise.resolve(seq)
+      const last = page === undefined ? this.nextSeq - 1 : this.#pageEnd(seq, page)
       const events: StoredEvent[] = []
-      for (const row of this.#st.after.iterate(seq) as IterableIterator<Row>) {
+      // Whole statements (`all`), never an iterator left open: an unfinished read would pin the WAL.
+      for (const row of this.#st.between.all(seq, last) as unknown as Row[]) {
         const topics = row.topics.split(TOPIC_SEPARATOR)
         if (!match(topics)) continue
         events.push({
@@ -185,10 +191,29 @@ export class FileHistory extends SeqStore {
           time: Number(row.time),
         })
       }
-      return Promise.resolve({ kind: 'events', events })
+      return Promise.resolve(
+        last < this.nextSeq - 1
+          ? { kind: 'events', events, next: formatId(this.epoch, last) }
+          : { kind: 'events', events },
+      )
     } catch (err) {
       return Promise.reject(err)
     }
+  }
+
+  /** The last seq of a page after `seq`: sizes come from the `bytes` column, no payload is read. */
+  #pageEnd(seq: number, page: ReadPage): number {
+    let bytes = 0
+    let last = seq
+    for (const row of this.#st.sizesAfter.all(seq, Math.max(1, page.maxEvents)) as unknown as {
+      seq: number
+      bytes: number
+    }[]) {
+      last = Number(row.seq)
+      bytes += Number(row.bytes)
+      if (bytes >= page.maxBytes) break
+    }
+    return last
   }
 
   protected override release(): void {

@@ -26,9 +26,23 @@ export interface StoredEvent {
 
 export type ResetReason = 'unknown' | 'malformed' | 'expired' | 'backend_lost'
 
+/**
+ * Bounds on one `readAfter` answer: a replay reads history in pages, so no read holds or encodes more
+ * than a page however long the backlog. A store examines at most `maxEvents` stored events (matching
+ * or not) and stops once the ones it examined hold `maxBytes` (always at least one event).
+ */
+export interface ReadPage {
+  readonly maxEvents: number
+  readonly maxBytes: number
+}
+
 export type ReadAfterResult =
-  /** Every stored event after the id whose topics pass the filter, in id order (may be empty). */
-  | { readonly kind: 'events'; readonly events: readonly StoredEvent[] }
+  /**
+   * The stored events after the id whose topics pass the filter, in id order (may be empty). Without
+   * `next` they reach the newest event; with it the page stopped early: read on after `next` (the last
+   * id examined, which may not be one of `events`).
+   */
+  | { readonly kind: 'events'; readonly events: readonly StoredEvent[]; readonly next?: string }
   /** The id cannot be resumed from: the caller sends `lifeline:reset` with this reason. */
   | { readonly kind: 'reset'; readonly reason: ResetReason }
 
@@ -45,8 +59,16 @@ export interface History {
     topics: readonly string[],
     event: { readonly data: string; readonly event?: string | undefined },
   ): Promise<StoredEvent>
-  /** Replay source for resume. `match` filters by the subscriber's topics. */
-  readAfter(afterId: string, match: (topics: readonly string[]) => boolean): Promise<ReadAfterResult>
+  /**
+   * Replay source for resume. `match` filters by the subscriber's topics. With `page`, the answer may
+   * stop early (see `ReadPage`); a store that ignores `page` answers everything at once, which the hub
+   * still writes paced, but then holds the whole backlog while it does.
+   */
+  readAfter(
+    afterId: string,
+    match: (topics: readonly string[]) => boolean,
+    page?: ReadPage,
+  ): Promise<ReadAfterResult>
   /** The newest id stored, or undefined when empty. */
   lastId(): string | undefined
   /** Compares two ids of this store: negative, 0, positive. */

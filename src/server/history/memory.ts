@@ -7,7 +7,7 @@
  * resolves; `readAfter` takes its snapshot when called. A hub that registers a connection for live
  * events and calls `readAfter` in the same tick therefore sees every event exactly once.
  */
-import type { ReadAfterResult, StoredEvent } from './history.ts'
+import type { ReadAfterResult, ReadPage, StoredEvent } from './history.ts'
 import { newEpoch } from './ids.ts'
 import { eventBytes, type Retention, type RetentionOptions, retention } from './retention.ts'
 import { type EventInput, SeqStore, type TopicMatch } from './seq-store.ts'
@@ -58,16 +58,26 @@ export class MemoryHistory extends SeqStore {
     return Promise.resolve(event)
   }
 
-  override readAfter(afterId: string, match: TopicMatch): Promise<ReadAfterResult> {
+  override readAfter(afterId: string, match: TopicMatch, page?: ReadPage): Promise<ReadAfterResult> {
     this.#trimAge(this.#retention.now())
     const seq = this.resumeCheck(afterId)
     if (typeof seq !== 'number') return Promise.resolve(seq)
     const events: StoredEvent[] = []
     const cap = this.#events.length
+    const maxEvents = page?.maxEvents ?? Number.POSITIVE_INFINITY
+    const maxBytes = page?.maxBytes ?? Number.POSITIVE_INFINITY
+    let examined = 0
+    let bytes = 0
     // Contiguous seqs: the slot of seq+1 is found by subtraction (no scan, no search).
     for (let i = seq + 1 - this.firstSeq; i < this.count; i++) {
-      const e = this.#events[(this.#head + i) % cap]!
+      const slot = (this.#head + i) % cap
+      const e = this.#events[slot]!
       if (match(e.topics)) events.push(e)
+      examined++
+      bytes += this.#bytes[slot]!
+      if ((examined >= maxEvents || bytes >= maxBytes) && i + 1 < this.count) {
+        return Promise.resolve({ kind: 'events', events, next: e.id })
+      }
     }
     return Promise.resolve({ kind: 'events', events })
   }

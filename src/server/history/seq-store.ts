@@ -4,7 +4,7 @@
  * trimming, `append` and `readAfter`; it calls `notify` once an event is stored and `resumeCheck` first
  * in `readAfter`.
  */
-import type { History, HistoryListener, ReadAfterResult, StoredEvent } from './history.ts'
+import type { History, HistoryListener, ReadAfterResult, ReadPage, StoredEvent } from './history.ts'
 import { compareIds, formatId, parseSeq } from './ids.ts'
 import { notify } from './notify.ts'
 
@@ -29,7 +29,7 @@ export abstract class SeqStore implements History {
 
   abstract append(topics: readonly string[], input: EventInput): Promise<StoredEvent>
 
-  abstract readAfter(afterId: string, match: TopicMatch): Promise<ReadAfterResult>
+  abstract readAfter(afterId: string, match: TopicMatch, page?: ReadPage): Promise<ReadAfterResult>
 
   /** The newest id ever assigned (even when since trimmed), or undefined before the first append. */
   lastId(): string | undefined {
