@@ -4,7 +4,7 @@
  * or embedders can start a hub in-process with it.
  */
 import { readFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2'
 import type { AddressInfo, Socket } from 'node:net'
 import { createHub } from '../server/index.ts'
@@ -155,14 +155,17 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
   const onRequest = (req: Req, res: Res): void => {
     handle(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) {
+        if (clientGone(res)) {
+          logger.debug(
+            { method: req.method, path: pathOf(req), code: err.code },
+            'client went away before the answer',
+          )
+          return
+        }
         sendError(res, err)
         return
       }
-      // The path only: a query may hold an access_token.
-      logger.error(
-        { err, method: req.method, path: (req.url ?? '').split('?')[0]?.slice(0, 200) },
-        'request failed',
-      )
+      logger.error({ err, method: req.method, path: pathOf(req) }, 'request failed')
       sendError(
         res,
         new HttpError('internal_error', 'The hub failed to answer this request; it has been logged.'),
@@ -249,6 +252,17 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
   return app
 }
 
+/** The client reset the stream or closed the connection: nobody is left to answer. */
+function clientGone(res: Res): boolean {
+  if ('stream' in res) return res.stream.destroyed
+  return res.destroyed || res.socket === null || res.socket.destroyed
+}
+
+/** The path only, for logs: a query may hold an access_token. */
+function pathOf(req: Req): string | undefined {
+  return (req.url ?? '').split('?')[0]?.slice(0, 200)
+}
+
 const CLIENT_ERROR_ANSWERS: Record<string, [number, HttpErrorCode, string]> = {
   ERR_HTTP_REQUEST_TIMEOUT: [
     408,
@@ -262,13 +276,14 @@ const CLIENT_ERROR_ANSWERS: Record<string, [number, HttpErrorCode, string]> = {
   ],
 }
 
-/** Requests Node's HTTP parser rejects still get a JSON answer when the socket can take one (DESIGN.md §5). */
+/**
+ * Requests Node's HTTP parser rejects (or times out) still get a JSON answer when the socket can take
+ * one (DESIGN.md §5). When a route already holds the response (a body that stopped arriving, a
+ * malformed chunk), the answer goes through that response, so the route's own answer later is a no-op.
+ */
 function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (
-    err.code === 'ECONNRESET' ||
-    !socket.writable ||
-    (socket as Socket & { _httpMessage?: unknown })._httpMessage
-  ) {
+  const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage
+  if (err.code === 'ECONNRESET' || !socket.writable || pending?.headersSent) {
     socket.destroy()
     return
   }
@@ -277,6 +292,11 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     'bad_request',
     'The request is not valid HTTP: check the request line and headers.',
   ]
+  if (pending) {
+    sendError(pending, new HttpError(code, message, { connection: 'close' }, status))
+    pending.once('finish', () => socket.destroySoon())
+    return
+  }
   const body = JSON.stringify({ error: code, message })
   const reason =
     status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'

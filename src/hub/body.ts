@@ -85,17 +85,32 @@ export async function readBody(req: Req, maxBytes: number, requestTimeoutMs = 0)
       }
       req.off('data', onData)
       req.off('end', onEnd)
-      req.off('close', onClose)
+      settle()
       discardRest(req, requestTimeoutMs).then(() => reject(tooLarge(maxBytes)))
     }
-    const onEnd = (): void => resolve({ chunks, size })
+    // The connection (HTTP/1.1 socket) or the HTTP/2 stream: when it closes mid-body, the request
+    // itself may emit nothing at all (seen on Node 24), so the body's end is awaited on both.
+    const carrier = 'stream' in req ? req.stream : req.socket
+    const settle = (): void => {
+      req.off('error', onClose)
+      req.off('close', onClose)
+      carrier.off('close', onClose)
+    }
+    const onEnd = (): void => {
+      settle()
+      resolve({ chunks, size })
+    }
+    // A client that goes away mid-body (an `aborted` error, or just a close): the client's doing, so a
+    // 4xx that nobody reads (no-op after `end`), never an error the hub logs as its own fault.
+    const onClose = (): void => {
+      settle()
+      reject(new HttpError('bad_request', 'The request body was cut off: send it whole.'))
+    }
     req.on('data', onData)
     req.once('end', onEnd)
-    req.once('error', reject)
-    // A client that goes away mid-body: settle (no-op after `end`) so nothing waits forever.
-    const onClose = (): void =>
-      reject(new HttpError('bad_request', 'The request body was cut off: send it whole.'))
+    req.once('error', onClose)
     req.once('close', onClose)
+    carrier.once('close', onClose)
   })
   const text = Buffer.concat(chunks, size).toString('utf8')
   if (type === 'application/x-www-form-urlencoded') return { kind: 'form', value: new URLSearchParams(text) }

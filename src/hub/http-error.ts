@@ -69,3 +69,8 @@ export function sendJson(
 export function sendError(res: Res, err: HttpError): void {
   sendJson(res, err.status, { error: err.code, message: err.message }, err.headers)
 }
+
+/** A library message (`lowercase, no stop`) as the sentence of an HTTP error message. */
+export function sentence(message: string): string {
+  return message.length > 0 ? `${message[0]!.toUpperCase()}${message.slice(1)}.` : message
+}

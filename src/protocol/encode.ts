@@ -20,6 +20,15 @@ function checkField(name: 'event' | 'id', value: string): void {
   }
 }
 
+/**
+ * The one rule for an event name's bytes (no CR, LF or NUL), shared by the encoder, the hub core's
+ * publish and the hub app's publish route, so a name the route accepts can never fail later.
+ * Throws `LifelineError` `LIFELINE_ERR_EVENT_NAME_INVALID`.
+ */
+export function checkEventName(name: string): void {
+  checkField('event', name)
+}
+
 function checkRetry(retry: number): void {
   if (!Number.isSafeInteger(retry) || retry < 0) {
     throw new LifelineError(
@@ -40,7 +49,7 @@ export function formatEvent(event: SseEvent): string {
     out += `id: ${event.id}\n`
   }
   if (event.event !== undefined) {
-    checkField('event', event.event)
+    checkEventName(event.event)
     out += `event: ${event.event}\n`
   }
   if (event.retry !== undefined) {

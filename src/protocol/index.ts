@@ -1,4 +1,4 @@
-export { encodeComment, encodeEvent, encodeRetry, formatEvent } from './encode.ts'
+export { checkEventName, encodeComment, encodeEvent, encodeRetry, formatEvent } from './encode.ts'
 export type { LifelineErrorCode } from './errors.ts'
 export { LifelineError } from './errors.ts'
 export { DEFAULT_MAX_EVENT_LENGTH, EventStreamParser } from './parse.ts'

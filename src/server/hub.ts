@@ -1,4 +1,4 @@
-import { encodeRetry } from '../protocol/encode.ts'
+import { checkEventName, encodeRetry } from '../protocol/encode.ts'
 import { LifelineError } from '../protocol/errors.ts'
 import { admit } from './admission.ts'
 import { SweepClock } from './clock.ts'
@@ -33,8 +33,8 @@ export const SSE_HEADERS: ReadonlyArray<readonly [string, string]> = [
 
 /** The comment sent right after `retry:` so proxies and clients see the stream open at once. */
 const OPENED = Buffer.from(': ok\n\n')
-const RESERVED_EVENT_PREFIX = 'lifeline:'
-const FORBIDDEN_IN_EVENT_NAME = /[\r\n\0]/
+/** Event types starting with this are the hub's own (`lifeline:reset`); DESIGN.md §4. */
+export const RESERVED_EVENT_PREFIX = 'lifeline:'
 
 /** Creates a hub: the framework-free core that adapters hand requests to. */
 export function createHub(options: HubOptions = {}): Hub {
@@ -160,12 +160,7 @@ class LifelineHub implements Hub, ConnectionContext {
     }
     const name = event.event
     if (name !== undefined) {
-      if (FORBIDDEN_IN_EVENT_NAME.test(name)) {
-        throw new LifelineError(
-          'LIFELINE_ERR_EVENT_NAME_INVALID',
-          `event name ${JSON.stringify(name.slice(0, 64))} contains CR, LF or NUL: remove them`,
-        )
-      }
+      checkEventName(name)
       if (name.startsWith(RESERVED_EVENT_PREFIX)) {
         throw new LifelineError(
           'LIFELINE_ERR_EVENT_NAME_RESERVED',

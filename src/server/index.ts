@@ -17,7 +17,7 @@ export type {
 export type { MemoryHistoryOptions } from './history/memory.ts'
 export { MemoryHistory } from './history/memory.ts'
 export type { RetentionOptions } from './history/retention.ts'
-export { createHub, SSE_HEADERS } from './hub.ts'
+export { createHub, RESERVED_EVENT_PREFIX, SSE_HEADERS } from './hub.ts'
 export { DEFAULTS } from './options.ts'
 export { CLOSE_REASONS, REJECT_REASONS } from './reasons.ts'
 export { isMalformedId, MAX_LAST_EVENT_ID, pickLastEventId } from './resume.ts'

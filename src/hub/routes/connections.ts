@@ -9,7 +9,7 @@
 import { LifelineError } from '../../protocol/errors.ts'
 import type { RouteHandler } from '../context.ts'
 import { parseConnectionQuery, queryConnections } from '../dashboard/index.ts'
-import { HttpError, sendJson } from '../http-error.ts'
+import { HttpError, sendJson, sentence } from '../http-error.ts'
 import type { HubConfig } from '../options.ts'
 
 /** Settings shown: durations in ms, sizes in bytes. Keys and secrets are reduced to what is configured. */
@@ -65,7 +65,7 @@ export const connectionsRoute: RouteHandler = async (ctx, req, res, url) => {
     query = parseConnectionQuery(params)
   } catch (err) {
     if (err instanceof LifelineError && err.code === 'LIFELINE_ERR_QUERY_INVALID') {
-      throw new HttpError('bad_query', `${capitalize(err.message)}.`)
+      throw new HttpError('bad_query', sentence(err.message))
     }
     throw err
   }
@@ -87,7 +87,3 @@ export const connectionsRoute: RouteHandler = async (ctx, req, res, url) => {
 
 /** Any of these switches from the plain listing to the filtered, sorted (and maybe paged) one. */
 const QUERY_PARAMS = ['topic', 'sort', 'order', 'offset', 'limit'] as const
-
-function capitalize(s: string): string {
-  return s.length > 0 ? s[0]!.toUpperCase() + s.slice(1) : s
-}

@@ -2,19 +2,20 @@
  * `POST /publish` (DESIGN.md §5): JSON `{"topic": "T" | ["T", ...], "data": any, "event"?: name}` or
  * form fields `topic` (repeatable), `data`, `event`. Answers `201 {"id"}`. Non-string data is sent as
  * its JSON; line breaks in data are framed by the encoder, so data cannot inject a field. Event names
- * are one line: a CR or LF there would start a new field, so it is refused (400 bad_event).
+ * are one line without NUL (the encoder's rule, imported): a CR or LF there would start a new field,
+ * so it is refused (400 bad_event). A client's bad input is a 4xx and never counts as a publish error.
  */
+import { checkEventName as checkEventNameBytes } from '../../protocol/encode.ts'
 import { LifelineError } from '../../protocol/errors.ts'
+import { RESERVED_EVENT_PREFIX } from '../../server/index.ts'
 import { requireTopics } from '../auth.ts'
 import { readBody } from '../body.ts'
 import type { RouteHandler } from '../context.ts'
-import { HttpError, sendJson } from '../http-error.ts'
+import { HttpError, sendJson, sentence } from '../http-error.ts'
 import { checkTopics } from '../topics.ts'
 
 /** Longest event name, in characters. */
 const MAX_EVENT_NAME = 256
-const RESERVED_PREFIX = 'lifeline:'
-const LINE_BREAK_RE = /[\r\n]/
 
 interface PublishRequest {
   topics: string[]
@@ -40,13 +41,38 @@ function fromJson(value: unknown): PublishRequest {
     )
   }
   const raw = body['data']
-  const data = typeof raw === 'string' ? raw : JSON.stringify(raw)
+  const data = typeof raw === 'string' ? raw : dataAsJson(raw)
   const event = body['event']
   if (event !== undefined && event !== null && typeof event !== 'string') {
     throw new HttpError('bad_event', '"event" must be a string (the event type).')
   }
   return { topics, data, event: event ?? undefined }
 }
+
+/**
+ * Non-string data as its JSON. JSON.parse takes any depth, but JSON.stringify recurses: data nested
+ * some thousands of levels deep overflows the stack (a RangeError), which is the client's input, so
+ * a 400, never a 500.
+ */
+function dataAsJson(raw: unknown): string {
+  try {
+    return JSON.stringify(raw)
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err
+    throw new HttpError(
+      'bad_data',
+      '"data" is nested too deeply to serialise: flatten it (or send it as a string).',
+    )
+  }
+}
+
+/** Library refusals of the client's input, as the route's 400s (never counted as publish errors). */
+const CLIENT_INPUT_ERRORS: ReadonlyMap<string, 'bad_event' | 'bad_topic' | 'bad_data'> = new Map([
+  ['LIFELINE_ERR_EVENT_NAME_INVALID', 'bad_event'],
+  ['LIFELINE_ERR_EVENT_NAME_RESERVED', 'bad_event'],
+  ['LIFELINE_ERR_TOPIC_INVALID', 'bad_topic'],
+  ['LIFELINE_ERR_DATA_INVALID', 'bad_data'],
+])
 
 function fromForm(form: URLSearchParams): PublishRequest {
   const data = form.get('data')
@@ -57,10 +83,13 @@ function fromForm(form: URLSearchParams): PublishRequest {
 
 function checkEventName(event: string | undefined): string | undefined {
   if (event === undefined || event === '') return undefined
-  if (LINE_BREAK_RE.test(event)) {
+  try {
+    checkEventNameBytes(event)
+  } catch (err) {
+    if (!(err instanceof LifelineError)) throw err
     throw new HttpError(
       'bad_event',
-      'The event name contains CR or LF: use one line (for example "order.created").',
+      'The event name contains CR, LF or NUL: use one line of text (for example "order.created").',
     )
   }
   if (event.length > MAX_EVENT_NAME) {
@@ -69,10 +98,10 @@ function checkEventName(event: string | undefined): string | undefined {
       `The event name is ${event.length} characters: use at most ${MAX_EVENT_NAME}.`,
     )
   }
-  if (event.startsWith(RESERVED_PREFIX)) {
+  if (event.startsWith(RESERVED_EVENT_PREFIX)) {
     throw new HttpError(
       'bad_event',
-      `Event names starting with "${RESERVED_PREFIX}" are reserved for the hub: pick another name.`,
+      `Event names starting with "${RESERVED_EVENT_PREFIX}" are reserved for the hub: pick another name.`,
     )
   }
   return event
@@ -97,6 +126,8 @@ export const publishRoute: RouteHandler = async (ctx, req, res, url) => {
         { 'retry-after': String(Math.max(1, Math.ceil(ctx.config.retry / 1000))) },
       )
     }
+    const input = err instanceof LifelineError ? CLIENT_INPUT_ERRORS.get(err.code) : undefined
+    if (input !== undefined) throw new HttpError(input, sentence((err as LifelineError).message))
     ctx.metrics.publishError('error')
     throw err
   }
