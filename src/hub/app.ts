@@ -15,6 +15,8 @@ import { configWithDefaults } from './config.ts'
 import type { AppContext, RouteHandler } from './context.ts'
 import { createCors } from './cors.ts'
 import { type Dashboard, loadDashboard } from './dashboard-loader.ts'
+import { createDurableEndpoint, type DurableEndpoint } from './durable/endpoint.ts'
+import { openStreamStore } from './durable/stream-store-config.ts'
 import { openHistory } from './history-store.ts'
 import { HttpError, type HttpErrorCode, type Req, type Res, sendError, sendJson } from './http-error.ts'
 import { createLogger, type Logger, logConnections } from './logging.ts'
@@ -110,6 +112,16 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
       return false
     }
   }
+  const streams = await openStreamStore(config, hub.history)
+  const durable: DurableEndpoint | undefined =
+    config.streamsPath === ''
+      ? undefined
+      : createDurableEndpoint(ctx, streams, {
+          prefix: config.streamsPath,
+          longPollMs: config.streamsLongPoll,
+          sseLifetimeMs: config.streamsSseLifetime,
+          heartbeatMs: config.heartbeat,
+        })
   const dashboard: Dashboard | undefined = await loadDashboard({ hub, requireAdmin, logger, clientAddress })
 
   const handle = async (req: Req, res: Res): Promise<void> => {
@@ -131,6 +143,7 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
       await route.handler(ctx, req, res, url)
       return
     }
+    if (durable && (await durable.handle(req, res, url))) return
     if (dashboard && (await dashboard.handle(req, res, url))) return
     if (url.pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
       sendJson(res, 200, {
@@ -234,6 +247,8 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
       draining = true
       // Keep listening while streams drain: probes see /readyz 503 and new streams get 503 `draining`
       // instead of a refused connection.
+      durable?.close()
+      await streams.close()
       await hub.close()
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
       for (const session of sessions) session.close()

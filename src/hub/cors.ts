@@ -4,9 +4,18 @@
  */
 import type { Req, Res } from './http-error.ts'
 
-const ALLOW_METHODS = 'GET, POST, OPTIONS'
-const ALLOW_HEADERS = 'Authorization, Content-Type, Last-Event-ID, Cache-Control'
-const EXPOSE_HEADERS = 'Retry-After'
+const ALLOW_METHODS = 'GET, HEAD, POST, PUT, DELETE, OPTIONS'
+/** Lifeline's own request headers, then the Durable Streams endpoint's (docs/streams.md). */
+const ALLOW_HEADERS = [
+  'Authorization, Content-Type, Last-Event-ID, Cache-Control, If-None-Match',
+  'Stream-TTL, Stream-Expires-At, Stream-Closed, Stream-Seq, Producer-Id, Producer-Epoch, Producer-Seq',
+  'Stream-Forked-From, Stream-Fork-Offset, Stream-Fork-Sub-Offset',
+].join(', ')
+const EXPOSE_HEADERS = [
+  'Retry-After, ETag, Location',
+  'Stream-Next-Offset, Stream-Cursor, Stream-Up-To-Date, Stream-Closed, Stream-TTL, Stream-Expires-At',
+  'Stream-SSE-Data-Encoding, Producer-Epoch, Producer-Seq, Producer-Expected-Seq, Producer-Received-Seq',
+].join(', ')
 const PREFLIGHT_MAX_AGE_S = '600'
 
 export interface Cors {

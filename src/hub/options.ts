@@ -48,6 +48,13 @@ export interface HubConfig {
   redisPrefix: string
   /** Treat `redis` as one seed node of a Redis Cluster. Default false. */
   redisCluster: boolean
+  /** Durable Streams endpoint path prefix; empty turns the endpoint off. */
+  streamsPath: string
+  streamsLongPoll: number
+  streamsSseLifetime: number
+  streamsMax: number
+  streamsMaxBytes: number
+  streamsMaxTtl: number
   jwtSecret: string | undefined
   jwtPublicKey: string | undefined
   jwtJwks: string | undefined
@@ -252,6 +259,43 @@ export const OPTIONS: readonly OptionSpec[] = [
     'boolean',
     'false',
     'Treat --redis as a seed node of a Redis Cluster (env and file: true/false/1/0).',
+  ),
+  opt(
+    'streamsPath',
+    '--streams-path',
+    'string',
+    '/v1/stream/',
+    'Path prefix of the Durable Streams endpoint; empty ("") turns it off.',
+    { arg: '<path>' },
+  ),
+  opt(
+    'streamsLongPoll',
+    '--streams-long-poll',
+    'duration',
+    '20s',
+    'Longest wait of a long-poll stream read.',
+  ),
+  opt(
+    'streamsSseLifetime',
+    '--streams-sse-lifetime',
+    'duration',
+    '60s',
+    'An SSE stream read is ended after this long (the client resumes from its offset).',
+  ),
+  opt('streamsMax', '--streams-max', 'count', '10000', 'Finite streams held at once.'),
+  opt(
+    'streamsMaxBytes',
+    '--streams-max-bytes',
+    'size',
+    '256MiB',
+    'Payload bytes held over all finite streams.',
+  ),
+  opt(
+    'streamsMaxTtl',
+    '--streams-max-ttl',
+    'duration',
+    '168h',
+    'Longest stream TTL accepted; a stream without one is dropped after this long unused.',
   ),
   opt('jwtSecret', '--jwt-secret', 'string', undefined, 'HS256 secret: turns auth on.'),
   opt(

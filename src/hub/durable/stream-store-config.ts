@@ -1,0 +1,17 @@
+/**
+ * Picks the stream store that matches the history store (same storage): memory with the in-memory
+ * ring, the history file with `--history-file`, Redis with `--redis`.
+ */
+import type { History } from '../../server/history/history.ts'
+import { MemoryStreamStore } from '../../server/streams/memory-stream-store.ts'
+import type { StreamStore } from '../../server/streams/stream-store.ts'
+import type { HubConfig } from '../options.ts'
+
+export async function openStreamStore(config: HubConfig, history: History): Promise<StreamStore> {
+  const limits = {
+    maxStreams: config.streamsMax,
+    maxBytes: config.streamsMaxBytes,
+    maxTtlSeconds: Math.floor(config.streamsMaxTtl / 1000),
+  }
+  return new MemoryStreamStore({ history, ...limits })
+}
