@@ -71,7 +71,7 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
   const config = configWithDefaults(overrides)
   const logger = deps.logger ?? createLogger(config.logLevel)
   const auth = createAuth(config)
-  const clientAddress = createClientAddressResolver(config.trustProxy)
+  const clientAddress = createClientAddressResolver(config.trustProxy, config.trustProxyHeader)
   const cors = createCors(config.corsOrigin)
   const history = await openHistory(config, logger)
   const hub = createHub({
@@ -97,7 +97,7 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
   let draining = false
   const ctx: AppContext = { hub, config, auth, logger, metrics, clientAddress, draining: () => draining }
 
-  const requireAdmin = async (req: Req, res: Res): Promise<boolean> => {
+  const requireAdmin = async (req: Req, res: Res): Promise<{ expiresAt: number | undefined } | false> => {
     try {
       const grant = await auth.authenticate(req, new URL(req.url ?? '/', 'http://localhost'), 'subscriber')
       if (!grant.admin)
@@ -105,7 +105,7 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
           'forbidden',
           'This needs an admin token: add "admin": true to the token\'s lifeline claim.',
         )
-      return true
+      return { expiresAt: grant.expiresAt }
     } catch (err) {
       if (!(err instanceof HttpError)) throw err
       sendError(res, err)

@@ -1,8 +1,11 @@
 /**
- * Client address behind reverse proxies (DESIGN.md §3 `--trust-proxy`). `X-Forwarded-For` and
- * `Forwarded` are believed only when the hop that sent them is a configured proxy; we walk the chain
- * from the nearest hop outward and stop at the first address that is not a trusted proxy, so a client
- * cannot spoof its address by sending the headers itself.
+ * Client address behind reverse proxies (DESIGN.md §3 `--trust-proxy`). Exactly one forwarding header
+ * is read, the one `--trust-proxy-header` names (`X-Forwarded-For` by default, or `Forwarded`): a proxy
+ * appends to the header it knows and passes the other through untouched, so reading both (or
+ * preferring one when present) would let a client's own `Forwarded` override the proxy's `X-Forwarded-For`.
+ * The header is believed only when the hop that sent it is a configured proxy; we walk the chain from
+ * the nearest hop outward and stop at the first address that is not a trusted proxy, so a client
+ * cannot spoof its address by sending the header itself.
  */
 import { BlockList, isIP } from 'node:net'
 import { ConfigError } from './config.ts'
@@ -79,21 +82,24 @@ function stripPort(value: string): string {
   return value
 }
 
-export function createClientAddressResolver(trustProxy: readonly string[]): ClientAddressResolver {
+export function createClientAddressResolver(
+  trustProxy: readonly string[],
+  header: string = 'x-forwarded-for',
+): ClientAddressResolver {
   const socketAddress = (req: Req): string => normalizeAddress(req.socket?.remoteAddress ?? 'unknown')
   if (trustProxy.length === 0) return socketAddress
   const list = buildTrustList(trustProxy)
+  const name = header.toLowerCase()
   return (req) => {
     let address = socketAddress(req)
     if (!trusted(list, address)) return address
-    const forwarded = req.headers.forwarded
-    const xff = req.headers['x-forwarded-for']
+    const value = req.headers[name]
     const hops =
-      typeof forwarded === 'string'
-        ? forwardedFor(forwarded)
-        : typeof xff === 'string'
-          ? xff.split(',').map((s) => stripPort(s.trim()))
-          : []
+      typeof value !== 'string'
+        ? []
+        : name === 'forwarded'
+          ? forwardedFor(value)
+          : value.split(',').map((s) => stripPort(s.trim()))
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = normalizeAddress(hops[i] ?? '')
       if (isIP(hop) === 0) break

@@ -17,6 +17,9 @@ import {
 } from './options.ts'
 import { parseDuration, parseSize } from './units.ts'
 
+/** The forwarding headers `--trust-proxy-header` may name: exactly one is read. */
+export const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded'] as const
+
 export class ConfigError extends LifelineError {
   constructor(message: string) {
     super('LIFELINE_ERR_CONFIG_INVALID', message)
@@ -224,9 +227,41 @@ function checkCombinations(c: HubConfig): void {
     throw new ConfigError(
       'invalid setting --history-file: it cannot be combined with --redis (Redis keeps the history in cluster mode)',
     )
+  for (const origin of c.corsOrigin) checkCorsOrigin(origin)
+  if (!(FORWARDING_HEADERS as readonly string[]).includes(c.trustProxyHeader.toLowerCase())) {
+    throw new ConfigError(
+      `invalid setting --trust-proxy-header: "${c.trustProxyHeader}" is not one of ${FORWARDING_HEADERS.join(', ')}`,
+    )
+  }
   if (c.jwtSecret !== undefined && c.jwtSecret.length < 16) {
     throw new ConfigError(
       'invalid setting --jwt-secret: use at least 16 characters (32 random bytes recommended)',
+    )
+  }
+}
+
+/**
+ * A `--cors-origin` entry is one exact web origin (`https://app.example`, port if not the default).
+ * `null` is refused: it is the origin of sandboxed iframes, `data:` and `file:` pages, which any site
+ * can create, so allowing it (with credentials) would allow everyone.
+ */
+function checkCorsOrigin(origin: string): void {
+  if (origin === 'null') {
+    throw new ConfigError(
+      'invalid setting --cors-origin: "null" is the origin of sandboxed and data: pages that any site can make; name real origins (https://app.example)',
+    )
+  }
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(origin)
+  } catch {}
+  if (
+    parsed === undefined ||
+    (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') ||
+    parsed.origin !== origin.replace(/\/$/, '')
+  ) {
+    throw new ConfigError(
+      `invalid setting --cors-origin: ${JSON.stringify(origin.slice(0, 80))} is not a web origin: use scheme://host[:port], e.g. https://app.example`,
     )
   }
 }

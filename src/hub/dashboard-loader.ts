@@ -14,7 +14,8 @@ export interface Dashboard {
 
 export interface DashboardContext {
   hub: Hub
-  requireAdmin: (req: Req, res: Res) => Promise<boolean> | boolean
+  /** The caller's admin access (its token's expiry), or false once it answered 401/403 itself. */
+  requireAdmin: (req: Req, res: Res) => Promise<{ expiresAt: number | undefined } | false>
   logger: Logger
   /** The client address after `--trust-proxy` resolution, so the stats stream lists the real client. */
   clientAddress: ClientAddressResolver

@@ -39,6 +39,8 @@ export interface HubConfig {
   requestTimeout: number
   keepAliveTimeout: number
   trustProxy: string[]
+  /** The one forwarding header read from a trusted proxy: `x-forwarded-for` or `forwarded`. */
+  trustProxyHeader: string
   corsOrigin: string[]
   historySize: number
   historyTtl: number
@@ -207,7 +209,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     '--trust-proxy',
     'list',
     undefined,
-    'Proxy addresses/CIDRs (or `loopback`) whose X-Forwarded-For / Forwarded is believed.',
+    'Proxy addresses/CIDRs (or `loopback`) whose forwarding header (--trust-proxy-header) is believed.',
+  ),
+  opt(
+    'trustProxyHeader',
+    '--trust-proxy-header',
+    'string',
+    'x-forwarded-for',
+    'The one header read from a trusted proxy: x-forwarded-for or forwarded (the other is ignored).',
+    { arg: '<name>' },
   ),
   opt(
     'corsOrigin',

@@ -187,7 +187,7 @@ test("the stats timer runs only while a dashboard watches, and streams take the 
   const hub = createHub()
   const dashboard = createDashboard({
     hub,
-    requireAdmin: () => true,
+    requireAdmin: () => ({}),
     logger: { info() {}, warn() {} },
     clientAddress: () => '203.0.113.9',
   })

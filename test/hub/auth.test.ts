@@ -144,6 +144,18 @@ describe('HS256 secret', () => {
     assert.equal(log.level, 30)
   })
 
+  test('the dashboard stats stream closes with token_expired when its admin token expires', async () => {
+    const token = await hs256({ admin: true }, { exp: Math.floor(Date.now() / 1000) + 2 })
+    const s = await openStream(hs.url, '/dashboard/stats', bearer(token))
+    // Frames arrive every second while the token is valid; the stream must end, not run on.
+    const ended = await Promise.race([
+      s.ended,
+      new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), 8_000).unref()),
+    ])
+    s.close()
+    assert.equal(ended, 'end', 'the stats stream ends when its token expires')
+  })
+
   test('/api/connections needs an admin token', async () => {
     assert.equal((await http(`${hs.url}/api/connections`)).status, 401)
     const user = await hs256({ subscribe: ['*'] })

@@ -59,6 +59,9 @@ test('a bad setting stops the start with one line naming it', async () => {
     [['--heartbeat', 'soon'], {}, /--heartbeat: "soon" is not a duration/],
     [[], { LIFELINE_MAX_BODY: 'lots' }, /--max-body \(from LIFELINE_MAX_BODY\).*not a size/],
     [['--trust-proxy', '10.0.0.0/99'], {}, /--trust-proxy/],
+    [['--trust-proxy-header', 'x-real-ip'], {}, /--trust-proxy-header: "x-real-ip" is not one of/],
+    [['--cors-origin', 'null'], {}, /--cors-origin: "null" is the origin of sandboxed/],
+    [['--cors-origin', 'https://a.example/path'], {}, /--cors-origin: .* is not a web origin/],
   ]
   await Promise.all(
     cases.map(async ([args, env, pattern]) => {

@@ -26,11 +26,19 @@ import { StatsSampler } from './stats-sampler.ts'
 
 export interface DashboardContext {
   hub: Hub
-  /** Resolves true when the request may see admin data; otherwise it has answered (401/403) itself. */
-  requireAdmin: (req: Req, res: Res) => Promise<boolean> | boolean
+  /**
+   * Resolves the caller's admin access when the request may see admin data; otherwise false, having
+   * answered (401/403) itself. The access's `expiresAt` (the token's `exp`) ends the stats stream.
+   */
+  requireAdmin: (req: Req, res: Res) => Promise<AdminAccess | false> | AdminAccess | false
   logger: { info(...args: unknown[]): void; warn(...args: unknown[]): void }
   /** The client address after `--trust-proxy` resolution. @default the socket's address */
   clientAddress?: ((req: Req) => string) | undefined
+}
+
+/** What an admin check grants: until when (wall-clock ms; undefined = no expiry). */
+export interface AdminAccess {
+  readonly expiresAt?: number | undefined
 }
 
 export interface Dashboard {
@@ -110,10 +118,12 @@ export function createDashboard(ctx: DashboardContext, options: DashboardOptions
     },
   })
 
-  async function openStatsStream(req: Req, res: Res): Promise<void> {
+  async function openStatsStream(req: Req, res: Res, access: AdminAccess): Promise<void> {
     const stream = handleNode(hub, req, res, {
       topics: [STATS_TOPIC],
       lastEventId: undefined,
+      // Every stream the hub opens for a token ends when the token expires (reason token_expired).
+      expiresAt: access.expiresAt,
       ...(ctx.clientAddress === undefined ? {} : { remoteAddress: ctx.clientAddress(req) }),
     })
     if (stream === undefined) return // refused (limits, draining): the adapter answered
@@ -192,10 +202,11 @@ export function createDashboard(ctx: DashboardContext, options: DashboardOptions
         return true
     }
     // Everything below shows connection data: admin only when auth is on.
-    if (!(await requireAdmin(req, res))) return true
+    const access = await requireAdmin(req, res)
+    if (access === false) return true
     switch (route) {
       case 'stream':
-        await openStatsStream(req, res)
+        await openStatsStream(req, res, access)
         return true
       case 'stats':
         sendJson(res, 200, { now: sampler.snapshot(), recent: sampler.recent() })

@@ -7,7 +7,7 @@ export {
   parseConnectionQuery,
   queryConnections,
 } from './connection-query.ts'
-export type { Dashboard, DashboardContext, DashboardOptions } from './dashboard.ts'
+export type { AdminAccess, Dashboard, DashboardContext, DashboardOptions } from './dashboard.ts'
 export { createDashboard } from './dashboard.ts'
 export type {
   ConnectionPage,

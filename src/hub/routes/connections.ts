@@ -29,6 +29,7 @@ export function visibleSettings(c: HubConfig): Record<string, unknown> {
     maxTopics: c.maxTopics,
     maxBodyBytes: c.maxBody,
     trustProxy: c.trustProxy,
+    trustProxyHeader: c.trustProxyHeader,
     corsOrigin: c.corsOrigin,
     history: c.redis ? 'redis' : c.historyFile ? 'file' : 'memory',
     historySize: c.historySize,
