@@ -13,7 +13,7 @@ import type {
 /** What a connection needs from its hub; kept narrow so the hot path reads plain fields. */
 export interface ConnectionContext {
   readonly options: ResolvedOptions
-  /** Once per connection with pending bytes per tick: the hub flushes them all in one microtask. */
+  /** Once per connection with pending bytes: the hub flushes them all together (after this turn, or later when behind). */
   markDirty(connection: Connection): void
   /** Exactly once per connection, at the moment it stops being open (registry, index, clock, stats). */
   onClosed(connection: Connection, reason: CloseReason): void
@@ -57,7 +57,10 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle, Repl
   /** Allocated on first use and reused: most idle streams never queue anything. */
   #pending: Uint8Array[] | null = null
   #pendingEvents = 0
+  #pendingBytes = 0
   dirty = false
+  /** The transport is above its high-water mark: events wait in `#pending` for `drained` (one write then). */
+  #backedUp = false
   /** Monotonic ms by which the transport must drain, or 0 when it is not above its high-water mark. */
   #drainDeadline = 0
   /** Max lifetime (jittered) and token expiry, monotonic ms; Infinity when off. */
@@ -108,7 +111,7 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle, Repl
   }
 
   get bufferedBytes(): number {
-    return this.sink.bufferedBytes()
+    return this.sink.bufferedBytes() + this.#pendingBytes
   }
 
   info(): ConnectionInfo {
@@ -123,7 +126,7 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle, Repl
       lastWriteAt: Math.round(wallNow - (nowMono - this.lastWriteAt)),
       bytesSent: this.bytesSent,
       eventsSent: this.eventsSent,
-      bufferedBytes: this.state === 'closed' ? 0 : this.sink.bufferedBytes(),
+      bufferedBytes: this.state === 'closed' ? 0 : this.bufferedBytes,
       lastEventId: this.lastEventId,
       state: this.state,
     }
@@ -145,21 +148,33 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle, Repl
     if (this.#pending === null) this.#pending = []
     this.#pending.push(bytes)
     this.#pendingEvents++
+    this.#pendingBytes += bytes.byteLength
     this.lastEventId = id
+    if (this.#backedUp) {
+      // Held for one write at `drained`; the cap counts them as queued (memory per client stays bounded).
+      if (this.bufferedBytes > this.#ctx.options.maxBufferedBytes) this.close('buffer_overflow')
+      return
+    }
     if (!this.dirty) {
       this.dirty = true
       this.#ctx.markDirty(this)
     }
   }
 
-  /** Writes what this tick queued, in one transport write. Called by the hub's flush. */
+  /** Writes what was queued since the last flush, in one transport write. Called by the hub's flush. */
   flush(now: number): void {
     this.dirty = false
+    // A backed-up transport gets nothing more until it drains (the clock enforces the write timeout).
+    if (!this.#backedUp) this.#writePending(now)
+  }
+
+  #writePending(now: number): void {
     const pending = this.#pending
     if (pending === null || pending.length === 0 || this.state !== 'open') return
     const events = this.#pendingEvents
     this.#pending = null
     this.#pendingEvents = 0
+    this.#pendingBytes = 0
     this.lastEventAt = now
     this.#idleWarned = false
     if (pending.length === 1) this.#write(pending[0] as Uint8Array, now, events, false)
@@ -168,7 +183,8 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle, Repl
 
   /** Bytes outside the event flow (first bytes, heartbeat, reset, final retry); flushes queued events first. */
   writeNow(bytes: Uint8Array, now: number, heartbeat = false): void {
-    if (this.dirty) this.flush(now)
+    this.dirty = false
+    this.#writePending(now)
     if (this.state === 'closed') return
     this.#write(bytes, now, 0, heartbeat)
   }
@@ -211,6 +227,7 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle, Repl
     this.eventsSent += events
     this.#ctx.onWrite(size, events, heartbeat)
     if (ok) return
+    this.#backedUp = true
     // Above the transport's high-water mark: the bytes wait in memory. Bound them by size at once and
     // by age through the clock (write timeout). A paced write (replay) was made below the mark and is
     // followed by no other until the transport drains: it holds at most one event beyond the mark.
@@ -276,12 +293,7 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle, Repl
     }
     // Heartbeat only when nothing at all was written for the interval; never while the transport is
     // already backed up (it would only add to the queue).
-    if (
-      o.heartbeatMs > 0 &&
-      now - this.lastWriteAt >= o.heartbeatMs &&
-      !this.dirty &&
-      this.#drainDeadline === 0
-    ) {
+    if (o.heartbeatMs > 0 && now - this.lastWriteAt >= o.heartbeatMs && !this.dirty && !this.#backedUp) {
       this.#write(PING, now, 0, true)
     }
   }
@@ -290,7 +302,12 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle, Repl
 
   drained(): void {
     this.#drainDeadline = 0
+    this.#backedUp = false
     this.#replay?.drained()
+    if (this.#pending !== null && !this.dirty && this.state === 'open') {
+      this.dirty = true
+      this.#ctx.markDirty(this)
+    }
   }
 
   closed(error?: Error): void {
@@ -316,8 +333,9 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle, Repl
       done?.()
       return
     }
-    if (reason !== 'client_closed' && !SLOW_CONSUMER.has(reason) && this.dirty) {
-      this.flush(this.#ctx.options.now())
+    if (reason !== 'client_closed' && !SLOW_CONSUMER.has(reason) && this.#pending !== null) {
+      this.dirty = false
+      this.#writePending(this.#ctx.options.now())
     }
     if (this.state !== 'open' && this.state !== 'replaying') {
       done?.()
@@ -347,6 +365,7 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle, Repl
     this.state = 'closing'
     this.closeReason = reason
     this.#pending = null
+    this.#pendingBytes = 0
     this.#replay?.cancel()
     this.#replay = null
     this.#ctx.onClosed(this, reason)

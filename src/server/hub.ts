@@ -36,6 +36,20 @@ const OPENED = Buffer.from(': ok\n\n')
 /** Event types starting with this are the hub's own (`lifeline:reset`); DESIGN.md §4. */
 export const RESERVED_EVENT_PREFIX = 'lifeline:'
 
+/**
+ * Adaptive coalescing. A flush costs about one transport write per dirty connection, however many
+ * events it carries. While the hub keeps up, a flush runs right after the turn that queued it
+ * (setImmediate: no added latency). When the last two flushes each cost at least BEHIND_MIN_COST_MS and
+ * took more than a third of the time since the one before (events arrive faster than the hub flushes them, or
+ * the sockets are slow to take them), the hub is behind: the next flush waits until as long after the
+ * last one ended as that one took, at most MAX_COALESCE_MS. Events published meanwhile (one per turn,
+ * in bursts, by HTTP requests or Redis batches alike) then share one write per connection, flushing
+ * keeps at most about half the time, and the added latency stays under MAX_COALESCE_MS.
+ * bench/turns.bench.ts (tick-10k, flood-1k) measures it.
+ */
+const BEHIND_MIN_COST_MS = 1
+const MAX_COALESCE_MS = 50
+
 /** Creates a hub: the framework-free core that adapters hand requests to. */
 export function createHub(options: HubOptions = {}): Hub {
   return new LifelineHub(options)
@@ -65,6 +79,12 @@ class LifelineHub implements Hub, ConnectionContext {
   #dirty: Connection[] = []
   #flushScheduled = false
   #flushBound = () => this.#flush()
+  /** Wall-clock cost of flushes (performance.now, not the injected clock: this is real CPU time). */
+  #lastFlushStart = Number.NEGATIVE_INFINITY
+  #lastFlushEnd = 0
+  #lastFlushCost = 0
+  #slowFlushes = 0
+  #behind = false
   /** Monotonic times of the events fanned out this tick (only while someone listens for latency). */
   #batchTimes: number[] = []
 
@@ -200,23 +220,40 @@ class LifelineHub implements Hub, ConnectionContext {
 
   markDirty(connection: Connection): void {
     this.#dirty.push(connection)
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true
-      // setImmediate, not a microtask: the flush runs once after every I/O callback of this event-loop
-      // turn, so events published by several requests read in one turn (HTTP publishers, Redis XREAD
-      // batches) share one write per connection. With a microtask each publish request flushed alone:
-      // one syscall per event per client (bench/fanout.bench.ts throughput-1k: ~3x fewer events/s).
-      setImmediate(this.#flushBound)
+    if (this.#flushScheduled) return
+    this.#flushScheduled = true
+    if (this.#behind) {
+      // Behind (see MAX_COALESCE_MS): let the events of the next turns join this flush.
+      const wait = this.#lastFlushEnd + Math.min(this.#lastFlushCost, MAX_COALESCE_MS) - performance.now()
+      if (wait >= 1) {
+        setTimeout(this.#flushBound, wait)
+        return
+      }
     }
+    // setImmediate, not a microtask: the flush runs once after every I/O callback of this event-loop
+    // turn, so events published by several requests read in one turn (HTTP publishers, Redis XREAD
+    // batches) share one write per connection. With a microtask each publish request flushed alone:
+    // one syscall per event per client (bench/fanout.bench.ts throughput-1k: ~3x fewer events/s).
+    setImmediate(this.#flushBound)
   }
 
-  /** One transport write per dirty connection for everything published in this tick. */
+  /** One transport write per dirty connection for everything published since the last flush. */
   #flush(): void {
     this.#flushScheduled = false
+    const start = performance.now()
     const dirty = this.#dirty
     this.#dirty = []
     const now = this.options.now()
     for (let i = 0; i < dirty.length; i++) (dirty[i] as Connection).flush(now)
+    const end = performance.now()
+    const cost = end - start
+    // Two such flushes in a row: one slow flush is as likely a preempted process or a GC pause.
+    const slow = cost >= BEHIND_MIN_COST_MS && start - this.#lastFlushStart < 3 * cost
+    this.#slowFlushes = slow ? this.#slowFlushes + 1 : 0
+    this.#behind = this.#slowFlushes >= 2
+    this.#lastFlushStart = start
+    this.#lastFlushEnd = end
+    this.#lastFlushCost = cost
     if (this.#batchTimes.length > 0) {
       const times = this.#batchTimes
       this.#batchTimes = []

@@ -90,6 +90,103 @@ test('events published in one tick reach a connection in one transport write', a
   await hub.close()
 })
 
+/** A transport whose every write costs `ms` of CPU (a flush to thousands of sockets, in one stream). */
+class CostlySink extends MemorySink {
+  readonly ms: number
+  constructor(ms: number) {
+    super()
+    this.ms = ms
+  }
+  override write(chunk: Uint8Array): boolean {
+    const until = performance.now() + this.ms
+    while (performance.now() < until) {
+      // Busy: the cost of the syscalls a real flush makes.
+    }
+    return super.write(chunk)
+  }
+}
+
+async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+test('a hub that keeps up writes each event right after the turn that published it', async () => {
+  const hub = createHub({ heartbeatMs: 0 })
+  const sink = new MemorySink()
+  hub.open(sink, { topics: ['t'] })
+  for (let i = 0; i < 10; i++) {
+    await hub.publish('t', { data: `e${i}` })
+    await flushed()
+    assert.equal(eventsOf(sink.text).length, i + 1, `event ${i} written after its turn`)
+  }
+  await hub.close()
+})
+
+test('when flushes fall behind, events published one per turn share writes, in order, none lost', async () => {
+  const hub = createHub({ heartbeatMs: 0 })
+  const sink = new CostlySink(3)
+  hub.open(sink, { topics: ['t'] })
+  const writesBefore = sink.writes.length
+  const ids: string[] = []
+  for (let i = 0; i < 60; i++) {
+    ids.push(await hub.publish('t', { data: `e${i}` }))
+    await flushed()
+  }
+  await until(() => eventsOf(sink.text).length === 60, 'all 60 events')
+  assert.deepEqual(
+    eventsOf(sink.text).map((e) => e.id),
+    ids,
+  )
+  const writes = sink.writes.length - writesBefore
+  assert.ok(writes <= 40, `${writes} writes for 60 events published one per turn`)
+  await hub.close()
+})
+
+test('a backed-up transport gets the events queued meanwhile in one write when it drains', async () => {
+  const hub = createHub({ heartbeatMs: 0, writeTimeoutMs: 60_000 })
+  const sink = new MemorySink()
+  sink.backlog = 100
+  const opened = hub.open(sink, { topics: ['t'] })
+  assert.ok(opened.ok)
+  const writesBefore = sink.writes.length
+  const ids: string[] = []
+  for (let i = 0; i < 5; i++) {
+    ids.push(await hub.publish('t', { data: `e${i}` }))
+    await flushed()
+  }
+  assert.equal(sink.writes.length, writesBefore, 'nothing more is written while the transport is backed up')
+  assert.ok(opened.stream.info().bufferedBytes > 100, 'held events count as buffered')
+  sink.backlog = 0
+  sink.listener?.drained()
+  await flushed()
+  assert.equal(sink.writes.length - writesBefore, 1, 'one write for the five held events')
+  assert.deepEqual(
+    eventsOf(sink.text).map((e) => e.id),
+    ids,
+  )
+  await hub.close()
+})
+
+test('events held for a backed-up transport count against maxBufferedBytes', async () => {
+  const hub = createHub({ heartbeatMs: 0, writeTimeoutMs: 60_000, maxBufferedBytes: 1000 })
+  const closed: CloseReason[] = []
+  hub.on('close', (_info, reason) => closed.push(reason))
+  const sink = new MemorySink()
+  sink.backlog = 100
+  hub.open(sink, { topics: ['t'] })
+  for (let i = 0; i < 20 && closed.length === 0; i++) {
+    await hub.publish('t', { data: 'x'.repeat(100) })
+    await flushed()
+  }
+  assert.deepEqual(closed, ['buffer_overflow'])
+  assert.ok(sink.destroyed)
+  await hub.close()
+})
+
 test('the same encoded bytes go to every subscriber; a slow one never blocks the publish', async () => {
   const hub = createHub({ heartbeatMs: 0, writeTimeoutMs: 60_000, maxBufferedBytes: 1 << 30 })
   const slow = new MemorySink()
