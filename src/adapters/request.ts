@@ -48,6 +48,7 @@ export function subscribeOptions(facts: RequestFacts, overrides: AdapterOptions 
     remoteAddress: overrides.remoteAddress ?? facts.remoteAddress ?? 'unknown',
     userAgent: overrides.userAgent ?? facts.userAgent ?? '',
     expiresAt: overrides.expiresAt,
+    from: overrides.from ?? query.get('from') ?? undefined,
   }
 }
 

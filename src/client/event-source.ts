@@ -5,6 +5,9 @@ import { parseRetryAfter, type RetryOptions, reconnectDelay, resolveRetry } from
 import { ClientErrorEvent, type ClientState, StateChangeEvent } from './events.ts'
 import { type LastEventIdStore, memoryStore } from './last-event-id.ts'
 
+/** The event that ends a finite stream (the hub's `lifeline:end`): the client stops for good after it. */
+const END_EVENT = 'lifeline:end'
+
 /** Time as the client sees it. Injected in tests; the default is the global clock and timers. */
 export interface ClientClock {
   now(): number
@@ -575,6 +578,8 @@ export class LifelineEventSource extends EventTarget {
     })
     this[kAnyEvent]?.(event)
     this.dispatchEvent(event)
+    // A finite stream's end marker (docs/streams.md): nothing follows, ever; stop for good.
+    if (parsed.type === END_EVENT && this.#readyState === OPEN) this.close()
   }
 
   #reestablish(reason: LifelineError, status?: number, retryAfter?: number): void {

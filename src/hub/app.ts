@@ -16,7 +16,7 @@ import type { AppContext, RouteHandler } from './context.ts'
 import { createCors } from './cors.ts'
 import { type Dashboard, loadDashboard } from './dashboard-loader.ts'
 import { createDurableEndpoint, type DurableEndpoint } from './durable/endpoint.ts'
-import { openStreamStore } from './durable/stream-store-config.ts'
+import { createStreamStore } from './durable/stream-store-config.ts'
 import { openHistory } from './history-store.ts'
 import { HttpError, type HttpErrorCode, type Req, type Res, sendError, sendJson } from './http-error.ts'
 import { createLogger, type Logger, logConnections } from './logging.ts'
@@ -88,6 +88,7 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
     historyTtlMs: config.historyTtl,
     historyMaxBytes: config.historyMaxBytes,
     ...(history ? { history } : {}),
+    streams: (h) => createStreamStore(config, h),
   })
   const metrics = createMetrics(hub, {
     maxConnections: config.maxConnections,
@@ -112,7 +113,7 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
       return false
     }
   }
-  const streams = await openStreamStore(config, hub.history)
+  const streams = hub.streams as NonNullable<typeof hub.streams>
   const durable: DurableEndpoint | undefined =
     config.streamsPath === ''
       ? undefined

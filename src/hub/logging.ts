@@ -24,6 +24,7 @@ export function createLogger(level: LogLevel, options: { pretty?: boolean } = {}
 
 const CLOSE_LEVEL: Record<CloseReason, 'info' | 'warn' | 'error'> = {
   client_closed: 'info',
+  ended: 'info',
   max_lifetime: 'info',
   token_expired: 'info',
   shutdown: 'info',

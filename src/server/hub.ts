@@ -8,9 +8,11 @@ import { MemoryHistory } from './history/memory.ts'
 import { jitter, type ResolvedOptions, resolveOptions, sweepIntervalMs } from './options.ts'
 import { CLOSE_REASONS, REJECT_REASONS } from './reasons.ts'
 import { Registry } from './registry.ts'
-import { Replay, type ReplayContext, ReplayScheduler } from './replay.ts'
+import { Replay, type ReplayContext, ReplayScheduler, type ReplayTarget } from './replay.ts'
 import { encodeReset, encodeStored, isMalformedId } from './resume.ts'
-import { compileMatcher, TopicIndex, validatePublishTopic, validateTopic } from './topics.ts'
+import { isJoinPoint, parseJoin, StreamReplaySource } from './streams/stream-join.ts'
+import { END_EVENT, type StreamStore } from './streams/stream-store.ts'
+import { compileMatcher, isPattern, TopicIndex, validatePublishTopic, validateTopic } from './topics.ts'
 import type {
   CloseReason,
   ConnectionInfo,
@@ -60,6 +62,7 @@ type Listeners = { [E in keyof HubEvents]: Set<HubEvents[E]> }
 class LifelineHub implements Hub, ConnectionContext {
   readonly options: ResolvedOptions
   readonly history: History
+  readonly streams: StreamStore | undefined
   #index = new TopicIndex<Connection>()
   #registry = new Registry()
   #clock: SweepClock
@@ -97,6 +100,7 @@ class LifelineHub implements Hub, ConnectionContext {
         maxBytes: this.options.historyMaxBytes,
         ttlMs: this.options.historyTtlMs,
       })
+    this.streams = options.streams?.(this.history)
     this.#replayContext = {
       history: this.history,
       scheduler: this.#replays,
@@ -216,6 +220,39 @@ class LifelineHub implements Hub, ConnectionContext {
       c.deliver(id, bytes)
     })
     if (reached && this.#latencyListeners.size > 0) this.#batchTimes.push(this.options.now())
+    if (event.event === END_EVENT && reached) this.#endStreams(event)
+  }
+
+  /** A finite stream closed: its subscribers get the end marker last, then their SSE stream ends. */
+  #endStreams(event: StoredEvent): void {
+    const ending: Connection[] = []
+    this.#index.forEachSubscriber(event.topics, (c) => {
+      ending.push(c)
+    })
+    for (const c of ending) {
+      // A replaying stream holds the marker; it ends once the replay writes it (#endingTarget).
+      if (c.state === 'replaying') this.#endAt.set(c, event.id)
+      else c.close('ended')
+    }
+  }
+
+  /** The replay target of a connection, ending it right after it writes an end marker. */
+  #endingTarget(c: Connection, source: StreamReplaySource | undefined): ReplayTarget {
+    const endAt = this.#endAt
+    return {
+      get state() {
+        return c.state
+      },
+      writeReplayed(id, bytes, now) {
+        const more = c.writeReplayed(id, bytes, now)
+        if (id !== endAt.get(c) && id !== source?.endId) return more
+        c.close('ended')
+        return false
+      },
+      writeNow: (bytes, now) => c.writeNow(bytes, now),
+      endReplay: () => c.endReplay(),
+      close: (reason) => c.close(reason),
+    }
   }
 
   markDirty(connection: Connection): void {
@@ -286,6 +323,7 @@ class LifelineHub implements Hub, ConnectionContext {
       )
     }
     for (const t of topics) validateTopic(t)
+    const join = parseJoin(options.from)
     const remoteAddress = options.remoteAddress ?? 'unknown'
     const rejection = admit(this.options, this.#registry, this.#draining, remoteAddress)
     if (rejection !== undefined) {
@@ -316,18 +354,28 @@ class LifelineHub implements Hub, ConnectionContext {
     // One write (one chunk, one packet with the headers): a proxy sees the stream open at once.
     connection.writeNow(Buffer.concat([encodeRetry(jitter(o.retryMs, 0.2, o.random)), OPENED]), now)
     this.#emit('open', connection.info())
-    if (lastEventId !== undefined && connection.state === 'open') this.#resume(connection, lastEventId, now)
+    const resumeFrom = lastEventId ?? join
+    if (resumeFrom !== undefined && connection.state === 'open') this.#resume(connection, resumeFrom, now)
     return { ok: true, stream: connection }
   }
 
   /** DESIGN.md §4: replay after the id, then live, with live events held during the replay (replay.ts). */
   #resume(connection: Connection, lastEventId: string, now: number): void {
-    if (isMalformedId(lastEventId)) {
+    if (isMalformedId(lastEventId) && !isJoinPoint(lastEventId)) {
       this.#stats.resets++
       connection.writeNow(encodeReset('malformed', lastEventId, this.history.lastId()), now)
       return
     }
-    const replay = new Replay(connection, this.#replayContext, compileMatcher(connection.topics), lastEventId)
+    // One exact topic and a stream store: the stream may be a finite stream, read whole from the store
+    // (stream-join.ts); any other subscription replays from the history ring.
+    const topic = connection.topics.length === 1 ? (connection.topics[0] as string) : undefined
+    const source =
+      this.streams !== undefined && topic !== undefined && !isPattern(topic)
+        ? new StreamReplaySource(this.history, this.streams, topic)
+        : undefined
+    const context = source === undefined ? this.#replayContext : { ...this.#replayContext, history: source }
+    const target = this.#endingTarget(connection, source)
+    const replay = new Replay(target, context, compileMatcher(connection.topics), lastEventId)
     connection.beginReplay(replay)
     this.#replays.schedule(replay)
   }
@@ -424,5 +472,7 @@ class LifelineHub implements Hub, ConnectionContext {
   #pendingEnds = new Set<Connection>()
   #transport: TransportTuning
   #replays = new ReplayScheduler()
+  /** Replaying connections that were sent a stream's end marker live, by its id. */
+  #endAt = new WeakMap<Connection, string>()
   #replayContext: ReplayContext
 }

@@ -12,6 +12,8 @@ export const CLOSE_REASONS = [
   'token_expired',
   'shutdown',
   'error',
+  /** A finite stream closed: the subscriber got its `lifeline:end` event (docs/streams.md). */
+  'ended',
 ] as const
 
 export const REJECT_REASONS = ['max_connections', 'max_connections_per_ip', 'draining'] as const

@@ -3,8 +3,8 @@
  * are written against these names; change them only together with their users.
  */
 import type { History } from './history/history.ts'
-
 import type { CloseReason, RejectReason } from './reasons.ts'
+import type { StreamStore } from './streams/stream-store.ts'
 
 export type { CloseReason, RejectReason }
 
@@ -41,6 +41,12 @@ export interface HubOptions {
   now?: () => number
   /** Jitter source in [0, 1) for `retry:` and max lifetime. @default Math.random */
   random?: () => number
+  /**
+   * Finite streams (docs/streams.md): builds the stream store over the hub's history. With it, a
+   * subscriber of one stream topic joins and resumes from the stream (whole for its lifetime).
+   * @default none (every topic replays from the history ring)
+   */
+  streams?: ((history: History) => StreamStore) | undefined
 }
 
 /** A live snapshot of one stream, for the registry, `/api/connections` and the dashboard. */
@@ -87,6 +93,11 @@ export interface SubscribeOptions {
   userAgent?: string | undefined
   /** Wall-clock ms when the subscriber's credential expires: the stream closes with `token_expired`. */
   expiresAt?: number | undefined
+  /**
+   * Where to join when there is no Last-Event-ID (`?from=`): `start`, `now` or `last:N`. For a finite
+   * stream (one topic, `HubOptions.streams`); other topics join from now. @default now
+   */
+  from?: string | undefined
 }
 
 /** Lifecycle events of the registry, for logs, metrics and the dashboard (never per event). */
@@ -185,6 +196,8 @@ export interface Hub {
   ready(): boolean
   readonly draining: boolean
   readonly history: History
+  /** The finite-stream store, when `HubOptions.streams` built one. */
+  readonly streams: StreamStore | undefined
   /** For adapters: admission (limits, draining), then opens a stream on `sink`. Throws LifelineError
    *  LIFELINE_ERR_TOPIC_INVALID for a bad topic (answer 400) before anything is written. */
   open(sink: StreamSink, options: SubscribeOptions): OpenResult

@@ -7,7 +7,7 @@ import { MemoryStreamStore } from '../../server/streams/memory-stream-store.ts'
 import type { StreamStore } from '../../server/streams/stream-store.ts'
 import type { HubConfig } from '../options.ts'
 
-export async function openStreamStore(config: HubConfig, history: History): Promise<StreamStore> {
+export function createStreamStore(config: HubConfig, history: History): StreamStore {
   const limits = {
     maxStreams: config.streamsMax,
     maxBytes: config.streamsMaxBytes,

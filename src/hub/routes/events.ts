@@ -3,6 +3,8 @@
  * Every refusal before streaming is JSON; from the first byte on the stream belongs to the hub core.
  */
 import { handleNode } from '../../server/index.ts'
+import { pickLastEventId } from '../../server/resume.ts'
+import { streamHasEnded } from '../../server/streams/stream-join.ts'
 import { requireTopics } from '../auth.ts'
 import type { RouteHandler } from '../context.ts'
 import { checkTopics } from '../topics.ts'
@@ -11,6 +13,22 @@ export const eventsRoute: RouteHandler = async (ctx, req, res, url) => {
   const grant = await ctx.auth.authenticate(req, url, 'subscriber')
   const topics = checkTopics(url.searchParams.getAll('topic'), ctx.config.maxTopics, 'subscribe')
   requireTopics(grant.subscribe, topics, 'subscribe')
+  const streams = ctx.hub.streams
+  if (streams !== undefined && topics.length === 1) {
+    const header = req.headers['last-event-id']
+    const lastEventId = pickLastEventId(
+      typeof header === 'string' ? header : undefined,
+      url.searchParams.get('lastEventId'),
+    )
+    const from = url.searchParams.get('from') ?? undefined
+    if (await streamHasEnded(streams, topics[0] as string, lastEventId, from)) {
+      // A finished stream the client has read to its end: 204 stops a browser's EventSource for good.
+      res.statusCode = 204
+      res.setHeader('cache-control', 'no-store')
+      res.end()
+      return
+    }
+  }
   await handleNode(ctx.hub, req, res, {
     topics,
     remoteAddress: ctx.clientAddress(req),

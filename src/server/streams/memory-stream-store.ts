@@ -330,6 +330,10 @@ export class MemoryStreamStore implements StreamStore {
     })
   }
 
+  offsetOf(id: string): string | undefined {
+    return this.offsets.fromId(id)
+  }
+
   watch(name: string, listener: Listener): () => void {
     let set = this.#watchers.get(name)
     if (set === undefined) {

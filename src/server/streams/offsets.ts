@@ -11,6 +11,8 @@
  * The empty stream's offset is ZERO_OFFSET, before every offset an entry can get.
  */
 
+import { parseSeq } from '../history/ids.ts'
+
 const WIDTH = 16
 const ZEROS = '0'.repeat(WIDTH)
 /** Offset of a stream with no entries: before every offset an entry can get. */
@@ -20,12 +22,15 @@ export const START_SENTINEL = '-1'
 export const TAIL_SENTINEL = 'now'
 const OFFSET_SHAPE = /^[0-9]{16}_[0-9]{16}$/
 const NUMERIC = /^[0-9]{1,16}$/
+const NUMERIC_ID = /^([0-9]{1,16})-([0-9]{1,16})$/
 
 export interface OffsetCodec {
   /** The offset of the entry stored under history id `id`. */
   toOffset(id: string): string
   /** True for an offset this store could have produced (ZERO_OFFSET included). */
   isOurs(offset: string): boolean
+  /** The offset of an id of this store; undefined for an id it cannot have assigned. */
+  fromId(id: string): string | undefined
 }
 
 function pad(n: string): string {
@@ -44,6 +49,10 @@ export function offsetCodec(history: object): OffsetCodec {
       isOurs(offset) {
         return offset === ZERO_OFFSET || (OFFSET_SHAPE.test(offset) && offset.endsWith(tag))
       },
+      fromId(id) {
+        const seq = parseSeq(id, epoch)
+        return seq === undefined ? undefined : `${pad(String(seq))}_${tag}`
+      },
     }
   }
   return {
@@ -56,6 +65,10 @@ export function offsetCodec(history: object): OffsetCodec {
     },
     isOurs(offset) {
       return OFFSET_SHAPE.test(offset)
+    },
+    fromId(id) {
+      const m = NUMERIC_ID.exec(id)
+      return m === null ? undefined : `${pad(m[1] as string)}_${pad(m[2] as string)}`
     },
   }
 }

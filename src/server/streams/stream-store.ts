@@ -152,6 +152,8 @@ export interface StreamStore {
   readLast(name: string, count: number): Promise<ReadResult>
   info(name: string, touch: boolean): Promise<StreamInfo | 'not_found' | 'gone'>
   delete(name: string): Promise<DeleteResult>
+  /** The offset of a history id of this store (a Last-Event-ID), or undefined when it is not one. */
+  offsetOf(id: string): string | undefined
   /** Calls `listener` on every change of the stream until the returned function is called. */
   watch(name: string, listener: (change: StreamChange) => void): () => void
   /** Streams held now and their payload bytes (metrics). */
