@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { type Server, Socket } from 'node:net'
 import type { TransportTuning } from '../server/types.ts'
 
@@ -8,8 +10,8 @@ import type { TransportTuning } from '../server/types.ts'
  * entry dropped) keeps its stream open for the kernel's ~15 minutes of retransmissions: the heartbeat
  * bytes sit unacknowledged in the kernel's send queue, and userland never sees a full buffer. The
  * optional dependency `net-keepalive` sets TCP_USER_TIMEOUT (which also bounds keepalive probing) through ffi-rs's
- * prebuilt binaries; it is loaded with a dynamic import on first use, and when it is missing or fails
- * to load, streams get plain `setKeepAlive` (detection then falls back to the OS's timers).
+ * prebuilt binaries; it is loaded once after startup (see `load`), and when it is missing or fails to
+ * load, streams get plain `setKeepAlive` (detection then falls back to the OS's timers).
  */
 interface NetKeepAlive {
   setUserTimeout(socket: Socket, ms: number): boolean
@@ -32,23 +34,69 @@ interface ListenerTuning {
 const tunedListeners = new WeakMap<Server, ListenerTuning>()
 
 let native: NetKeepAlive | null | undefined
-let loading: Promise<void> | undefined
 
-function load(): Promise<void> {
-  loading ??= import(NET_KEEPALIVE).then(
-    (m: { default?: NetKeepAlive } & NetKeepAlive) => {
-      native = m.default ?? m
-    },
-    () => {
-      native = null
-    },
-  )
-  return loading
+/**
+ * The libc this process runs on, from the libraries mapped into it (Linux): cheap and independent of
+ * how many sockets are open. Undefined where /proc is not readable.
+ */
+function mappedLibc(): 'glibc' | 'musl' | undefined {
+  try {
+    const maps = readFileSync('/proc/self/maps', 'latin1')
+    if (maps.includes('musl')) return 'musl'
+    if (maps.includes('/libc.so.6') || maps.includes('/libc-')) return 'glibc'
+  } catch {
+    // Not Linux, or /proc is hidden.
+  }
+  return undefined
 }
+
+/**
+ * ffi-rs picks its glibc or musl binary by calling `process.report.getReport()` and reading
+ * `header.glibcVersionRuntime`. A report is synchronous and walks every libuv handle (by default also
+ * resolving each socket's peer name): with 1000 open sockets that stalled the event loop for seconds,
+ * and still ~80 ms per 1000 handles with `excludeNetwork` (issue 14). For the duration of one
+ * synchronous `require`, where nothing else can run, `getReport` answers that header from
+ * /proc/self/maps instead. Where the libc is not known the real report runs, without its network part.
+ */
+function withCheapLibcCheck<T>(fn: () => T): T {
+  const report = process.report as
+    | { getReport: (...args: unknown[]) => unknown; excludeNetwork?: boolean }
+    | undefined
+  if (report === undefined || typeof report.getReport !== 'function') return fn()
+  const libc = mappedLibc()
+  const real = report.getReport
+  const excluded = report.excludeNetwork
+  if (libc === undefined) report.excludeNetwork = true
+  else report.getReport = () => ({ header: { glibcVersionRuntime: libc === 'glibc' ? 'mapped' : undefined } })
+  try {
+    return fn()
+  } finally {
+    report.getReport = real
+    if (libc === undefined) report.excludeNetwork = excluded ?? false
+  }
+}
+
+/** Loads the optional module once, synchronously (a few ms, whatever the number of open sockets). */
+function load(): void {
+  if (native !== undefined) return
+  native = null
+  try {
+    const m = withCheapLibcCheck(() => createRequire(import.meta.url)(NET_KEEPALIVE)) as {
+      default?: NetKeepAlive
+    } & NetKeepAlive
+    native = m.default ?? m
+  } catch {
+    // Missing or not loadable here: streams keep plain keepalive.
+  }
+}
+
+// Loaded once right after startup, before a listener has accepted anything, so the first stream does
+// not pay for it; `tuneSocket` loads it itself if a stream comes first.
+setImmediate(load)
 
 /** Resolves once the optional native module was tried: true when TCP_USER_TIMEOUT can be set. */
 export async function userTimeoutSupported(): Promise<boolean> {
-  await load()
+  load()
   return native !== null && process.platform === 'linux'
 }
 
@@ -94,6 +142,6 @@ export function tuneSocket(socket: Socket | null | undefined, t: TransportTuning
   socket.setTimeout(0)
   socket.setKeepAlive(true, t.keepAliveMs)
   if (socket.remoteFamily === undefined) return
-  if (native === undefined) void load().then(() => applyNative(socket, t))
-  else applyNative(socket, t)
+  load()
+  applyNative(socket, t)
 }
