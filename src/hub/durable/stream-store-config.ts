@@ -14,6 +14,7 @@ export function createStreamStore(config: HubConfig, history: History): StreamSt
     maxBytes: config.streamsMaxBytes,
     maxTtlSeconds: Math.floor(config.streamsMaxTtl / 1000),
   }
-  if (config.historyFile !== undefined) return new FileStreamStore({ history, path: config.historyFile, ...limits })
+  if (config.historyFile !== undefined)
+    return new FileStreamStore({ history, path: config.historyFile, ...limits })
   return new MemoryStreamStore({ history, ...limits })
 }
