@@ -9,7 +9,7 @@
  */
 import type { ReadAfterResult, ReadPage, StoredEvent } from './history.ts'
 import { newEpoch } from './ids.ts'
-import { eventBytes, type Retention, type RetentionOptions, retention } from './retention.ts'
+import { eventHeldBytes, type Retention, type RetentionOptions, retention } from './retention.ts'
 import { type EventInput, SeqStore, type TopicMatch } from './seq-store.ts'
 
 /** First ring allocation; it doubles up to maxEvents, so a small hub does not reserve 10k slots. */
@@ -43,7 +43,8 @@ export class MemoryHistory extends SeqStore {
     this.#trimAge(now)
     const seq = this.nextSeq++
     const event = this.storedEvent(seq, topics, input, now)
-    const size = eventBytes(topics, input.data, input.event)
+    // What the strings hold in memory, not their UTF-8 length: the cap bounds the heap (issue 14).
+    const size = eventHeldBytes(topics, input.data, input.event)
     // Full at maxEvents: the oldest makes room (count retention) before the slot is reused.
     if (this.count === this.#events.length && !this.#grow()) this.#shift()
     const slot = (this.#head + this.count) % this.#events.length
