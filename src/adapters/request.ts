@@ -59,7 +59,8 @@ export interface ErrorAnswer {
   readonly body: string
 }
 
-function rejectionAnswer(rejection: Rejection): ErrorAnswer {
+/** The answer to a refusal: its status, `Retry-After` and the JSON reason. */
+export function rejectionAnswer(rejection: Rejection): ErrorAnswer {
   return {
     status: rejection.status,
     headers: {

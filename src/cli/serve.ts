@@ -8,12 +8,10 @@ import { historyKind } from '../hub/history-store.ts'
 import { createLogger } from '../hub/logging.ts'
 import type { ConfigKey, HubConfig } from '../hub/options.ts'
 import { OPTIONS } from '../hub/options.ts'
+import { drainOnSignals, exitAfterDrain } from '../hub/shutdown.ts'
 import { LifelineError } from '../protocol/errors.ts'
 
-/** Past shutdownTimeout plus this, a drain that hangs ends the process anyway (exit 1). */
-const EXIT_GRACE_MS = 5_000
-
-function fail(message: string): never {
+export function fail(message: string): never {
   process.stderr.write(`lifeline: ${message}\n`)
   process.exit(1)
 }
@@ -33,6 +31,11 @@ export async function runServe(flags: Record<string, unknown>): Promise<void> {
     throw err
   }
   const logger = createLogger(config.logLevel)
+  if (config.workers !== 1) {
+    const { serveWorkers } = await import('./serve-workers.ts')
+    await serveWorkers(config, logger)
+    return
+  }
   let app: App
   try {
     app = await createApp(config, { logger })
@@ -75,39 +78,16 @@ export async function runServe(flags: Record<string, unknown>): Promise<void> {
   }
   process.stderr.write(banner(url, config))
 
-  let stopping = false
-  const drain = (signal: string): void => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal during drain: exiting now')
-      process.exit(1)
-    }
-    stopping = true
-    logger.info(
-      { signal, shutdownTimeoutMs: config.shutdownTimeout },
-      'draining: readiness fails, streams are closed with a retry hint',
-    )
-    const hard = setTimeout(() => {
-      logger.error('drain did not finish in time: exiting')
-      process.exit(1)
-    }, config.shutdownTimeout + EXIT_GRACE_MS)
-    hard.unref()
-    app.close().then(
-      () => {
-        logger.info('stopped')
-        logger.flush()
-        process.exit(0)
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'drain failed')
-        process.exit(1)
-      },
-    )
-  }
-  process.once('SIGTERM', () => drain('SIGTERM'))
-  process.once('SIGINT', () => drain('SIGINT'))
+  const drain = exitAfterDrain({
+    logger,
+    shutdownTimeoutMs: config.shutdownTimeout,
+    message: 'draining: readiness fails, streams are closed with a retry hint',
+    close: () => app.close(),
+  })
+  drainOnSignals(drain, logger)
 }
 
-function banner(url: string, config: HubConfig): string {
+export function banner(url: string, config: HubConfig): string {
   const k = config.tlsCert ? ' -k' : ''
   const auth =
     config.jwtSecret || config.jwtPublicKey || config.jwtJwks ? ' -H "Authorization: Bearer $TOKEN"' : ''

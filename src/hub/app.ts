@@ -27,6 +27,7 @@ import { eventsRoute } from './routes/events.ts'
 import { healthRoute, readyRoute } from './routes/health.ts'
 import { metricsRoute } from './routes/metrics.ts'
 import { publishRoute } from './routes/publish.ts'
+import { Peers, type WorkerDeps } from './workers/peers.ts'
 
 /**
  * Pending connections the kernel may queue before the hub accepts them (capped by
@@ -53,6 +54,8 @@ export interface App {
 
 export interface AppDeps {
   logger?: Logger
+  /** Set in a worker of `lifeline serve --workers` (src/hub/workers): per-hub limits, metrics, listings. */
+  worker?: WorkerDeps
 }
 
 const ROUTES: Record<string, { method: 'GET' | 'POST'; handler: RouteHandler }> = {
@@ -73,7 +76,8 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
   const auth = createAuth(config)
   const clientAddress = createClientAddressResolver(config.trustProxy, config.trustProxyHeader)
   const cors = createCors(config.corsOrigin)
-  const history = await openHistory(config, logger)
+  const worker = deps.worker
+  const history = worker?.history ?? (await openHistory(config, logger))
   const hub = createHub({
     heartbeatMs: config.heartbeat,
     writeTimeoutMs: config.writeTimeout,
@@ -82,21 +86,37 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
     maxLifetimeMs: config.maxLifetime,
     retryMs: config.retry,
     shutdownTimeoutMs: config.shutdownTimeout,
-    maxConnections: config.maxConnections,
-    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    // Workers: the primary admits across all of them (workers/leases.ts), the core does not count.
+    maxConnections: worker ? 0 : config.maxConnections,
+    maxConnectionsPerIp: worker ? 0 : config.maxConnectionsPerIp,
     historySize: config.historySize,
     historyTtlMs: config.historyTtl,
     historyMaxBytes: config.historyMaxBytes,
     ...(history ? { history } : {}),
     streams: (h) => createStreamStore(config, h),
   })
-  const metrics = createMetrics(hub, {
+  const peers = worker
+    ? new Peers(worker, hub, config.maxConnections > 0 || config.maxConnectionsPerIp > 0, logger)
+    : undefined
+  const localMetrics = createMetrics(peers ? peers.local() : hub, {
     maxConnections: config.maxConnections,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
   })
+  const metrics = peers ? peers.metrics(localMetrics) : localMetrics
   const offLogs = logConnections(hub, logger)
   let draining = false
-  const ctx: AppContext = { hub, config, auth, logger, metrics, clientAddress, draining: () => draining }
+  // With workers, routes and the dashboard see every worker's totals and streams (workers/peers.ts).
+  const view = peers ? peers.view() : hub
+  const ctx: AppContext = {
+    hub: view,
+    config,
+    auth,
+    logger,
+    metrics,
+    clientAddress,
+    draining: () => draining,
+    workers: peers,
+  }
 
   const requireAdmin = async (req: Req, res: Res): Promise<{ expiresAt: number | undefined } | false> => {
     try {
@@ -123,7 +143,12 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
           sseLifetimeMs: config.streamsSseLifetime,
           heartbeatMs: config.heartbeat,
         })
-  const dashboard: Dashboard | undefined = await loadDashboard({ hub, requireAdmin, logger, clientAddress })
+  const dashboard: Dashboard | undefined = await loadDashboard({
+    hub: view,
+    requireAdmin,
+    logger,
+    clientAddress,
+  })
 
   const handle = async (req: Req, res: Res): Promise<void> => {
     let url: URL
@@ -166,7 +191,10 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
     )
   }
 
+  const workerHeader = worker ? String(worker.index) : undefined
   const onRequest = (req: Req, res: Res): void => {
+    // --workers: which process answered (debugging, and tests that must reach several workers).
+    if (workerHeader !== undefined) res.setHeader('x-lifeline-worker', workerHeader)
     handle(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) {
         if (clientGone(res)) {
@@ -221,7 +249,7 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
 
   let url: string | undefined
   const app: App = {
-    hub,
+    hub: view,
     server,
     config,
     logger,
@@ -234,7 +262,9 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject)
-        server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
+        // Workers share the port: SO_REUSEPORT, the kernel spreads connections over them.
+        const reusePort = worker !== undefined
+        server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG, reusePort }, () => {
           server.off('error', reject)
           const address = server.address() as AddressInfo
           const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
@@ -262,6 +292,7 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
       await serverClosed
       clearTimeout(grace)
       offLogs()
+      peers?.close()
       metrics.close()
     },
   }

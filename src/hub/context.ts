@@ -6,6 +6,7 @@ import type { Req, Res } from './http-error.ts'
 import type { Logger } from './logging.ts'
 import type { Metrics } from './metrics.ts'
 import type { HubConfig } from './options.ts'
+import type { WorkersContext } from './workers/peers.ts'
 
 export interface AppContext {
   readonly hub: Hub
@@ -16,6 +17,8 @@ export interface AppContext {
   readonly clientAddress: ClientAddressResolver
   /** True once a drain started (readiness fails). */
   draining(): boolean
+  /** Set in a worker of `lifeline serve --workers`: admission and listings across every worker. */
+  readonly workers?: WorkersContext | undefined
 }
 
 export type RouteHandler = (ctx: AppContext, req: Req, res: Res, url: URL) => Promise<void> | void

@@ -60,16 +60,21 @@ export function createMetrics(hub: Hub, limits: MetricLimits): Metrics {
     name: 'lifeline_max_connections',
     help: 'Configured limit of open SSE streams (--max-connections); 0 = no limit.',
     registers: [registry],
+    // --workers: one scrape aggregates every worker (workers/peers.ts); a limit is the hub's, not a sum.
+    aggregator: 'first',
   }).set(limits.maxConnections)
   new Gauge({
     name: 'lifeline_max_connections_per_ip',
     help: 'Configured limit of open SSE streams per client address (--max-connections-per-ip); 0 = no limit.',
     registers: [registry],
+    aggregator: 'first',
   }).set(limits.maxConnectionsPerIp)
   new Gauge({
     name: 'lifeline_history_events',
     help: 'Events held in history now.',
     registers: [registry],
+    // Workers share one history: each reports the same count.
+    aggregator: 'max',
     collect() {
       this.set(stats().historyEvents)
     },
@@ -102,6 +107,8 @@ export function createMetrics(hub: Hub, limits: MetricLimits): Metrics {
     name: 'lifeline_ready',
     help: '1 while the hub is ready (GET /readyz answers 200), else 0.',
     registers: [registry],
+    // Workers: ready only when every worker is.
+    aggregator: 'min',
     collect() {
       this.set(hub.ready() ? 1 : 0)
     },

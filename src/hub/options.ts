@@ -61,6 +61,8 @@ export interface HubConfig {
   jwtPublicKey: string | undefined
   jwtJwks: string | undefined
   logLevel: LogLevel
+  /** Processes serving the port (1 = this one only, 0 = one per core). */
+  workers: number
 }
 
 export type ConfigKey = keyof HubConfig
@@ -317,6 +319,14 @@ export const OPTIONS: readonly OptionSpec[] = [
   ),
   opt('jwtJwks', '--jwt-jwks', 'file', undefined, 'JWKS file (RS256/ES256 keys): turns auth on.'),
   opt('logLevel', '--log-level', 'level', 'info', `Log level: ${LOG_LEVELS.join(', ')}.`),
+  opt(
+    'workers',
+    '--workers',
+    'count',
+    '1',
+    'Processes sharing the port (SO_REUSEPORT, Linux), one history and one id order; 0 = one per core.',
+    { shown: '1' },
+  ),
 ]
 
 /** The config-file setting itself (not in the file). */

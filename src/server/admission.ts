@@ -1,6 +1,11 @@
 import type { ResolvedOptions } from './options.ts'
-import type { Registry } from './registry.ts'
 import type { Rejection } from './types.ts'
+
+/** Open streams now, in total and per client address: the registry, or the primary's leases (--workers). */
+export interface AdmissionCounts {
+  readonly size: number
+  countFor(address: string): number
+}
 
 /** Seconds a refused client is told to wait (`Retry-After`): about two `retry:` intervals, at least 1. */
 function retryAfter(options: ResolvedOptions): number {
@@ -10,7 +15,7 @@ function retryAfter(options: ResolvedOptions): number {
 /** DESIGN.md §3: draining and `maxConnections` answer 503, `maxConnectionsPerIp` 429, each with Retry-After. */
 export function admit(
   options: ResolvedOptions,
-  registry: Registry,
+  registry: AdmissionCounts,
   draining: boolean,
   remoteAddress: string,
 ): Rejection | undefined {

@@ -16,7 +16,16 @@ export type {
 } from './history/history.ts'
 export type { MemoryHistoryOptions } from './history/memory.ts'
 export { MemoryHistory } from './history/memory.ts'
+export type { RemoteHistoryOptions } from './history/remote.ts'
+export { RemoteHistory } from './history/remote.ts'
 export type { RetentionOptions } from './history/retention.ts'
+export type {
+  SequencedStore,
+  SequencerLink,
+  SequencerReply,
+  SequencerRequest,
+} from './history/sequencer.ts'
+export { Sequencer } from './history/sequencer.ts'
 export { createHub, RESERVED_EVENT_PREFIX, SSE_HEADERS } from './hub.ts'
 export { DEFAULTS } from './options.ts'
 export { CLOSE_REASONS, REJECT_REASONS } from './reasons.ts'

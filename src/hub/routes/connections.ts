@@ -46,7 +46,8 @@ export const connectionsRoute: RouteHandler = async (ctx, req, res, url) => {
       'forbidden',
       'This needs an admin token: add "admin": true to the token\'s lifeline claim.',
     )
-  const all = ctx.hub.connections()
+  // --workers: every worker's streams, gathered through the primary.
+  const all = ctx.workers ? await ctx.workers.connections() : ctx.hub.connections()
   const params = url.searchParams
   const settings = visibleSettings(ctx.config)
   if (!QUERY_PARAMS.some((name) => params.has(name))) {

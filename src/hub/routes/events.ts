@@ -2,6 +2,8 @@
  * `GET /events?topic=T&topic=U` (DESIGN.md §5): auth, topic checks, then the node adapter streams.
  * Every refusal before streaming is JSON; from the first byte on the stream belongs to the hub core.
  */
+import type { ServerResponse } from 'node:http'
+import { rejectionAnswer } from '../../adapters/request.ts'
 import { handleNode } from '../../server/index.ts'
 import { pickLastEventId } from '../../server/resume.ts'
 import { streamHasEnded } from '../../server/streams/stream-join.ts'
@@ -29,9 +31,15 @@ export const eventsRoute: RouteHandler = async (ctx, req, res, url) => {
       return
     }
   }
-  await handleNode(ctx.hub, req, res, {
-    topics,
-    remoteAddress: ctx.clientAddress(req),
-    expiresAt: grant.expiresAt,
-  })
+  const remoteAddress = ctx.clientAddress(req)
+  // --workers: the stream limits count every worker's streams (src/hub/workers/leases.ts).
+  const lease = await ctx.workers?.admission.acquire(remoteAddress)
+  if (lease?.rejection) {
+    const answer = rejectionAnswer(lease.rejection)
+    ;(res as ServerResponse).writeHead(answer.status, answer.headers)
+    res.end(answer.body)
+    return
+  }
+  const stream = handleNode(ctx.hub, req, res, { topics, remoteAddress, expiresAt: grant.expiresAt })
+  lease?.holdWhile(stream)
 }

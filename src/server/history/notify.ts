@@ -16,3 +16,24 @@ export function notify(listeners: readonly HistoryListener[], event: StoredEvent
     }
   }
 }
+
+/** The live listeners of a store: registered, called in order by `notify`, cleared on close. */
+export class HistoryListeners {
+  #list: readonly HistoryListener[] = []
+
+  add(listener: HistoryListener): () => void {
+    // Copy on write: a listener that unsubscribes during a notify does not disturb the loop.
+    this.#list = [...this.#list, listener]
+    return () => {
+      this.#list = this.#list.filter((l) => l !== listener)
+    }
+  }
+
+  notify(event: StoredEvent): void {
+    notify(this.#list, event)
+  }
+
+  clear(): void {
+    this.#list = []
+  }
+}

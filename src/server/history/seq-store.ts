@@ -6,7 +6,7 @@
  */
 import type { History, HistoryListener, ReadAfterResult, ReadPage, StoredEvent } from './history.ts'
 import { compareIds, formatId, parseSeq } from './ids.ts'
-import { notify } from './notify.ts'
+import { HistoryListeners } from './notify.ts'
 
 /** What `append` takes besides the topics. */
 export type EventInput = { readonly data: string; readonly event?: string | undefined }
@@ -25,7 +25,7 @@ export abstract class SeqStore implements History {
   protected count = 0
   protected totalBytes = 0
   protected closed = false
-  #listeners: readonly HistoryListener[] = []
+  readonly #listeners = new HistoryListeners()
 
   abstract append(topics: readonly string[], input: EventInput): Promise<StoredEvent>
 
@@ -41,10 +41,7 @@ export abstract class SeqStore implements History {
   }
 
   subscribe(listener: HistoryListener): () => void {
-    this.#listeners = [...this.#listeners, listener]
-    return () => {
-      this.#listeners = this.#listeners.filter((l) => l !== listener)
-    }
+    return this.#listeners.add(listener)
   }
 
   size(): number {
@@ -63,7 +60,7 @@ export abstract class SeqStore implements History {
   close(): Promise<void> {
     if (!this.closed) {
       this.closed = true
-      this.#listeners = []
+      this.#listeners.clear()
       this.release()
     }
     return Promise.resolve()
@@ -90,7 +87,7 @@ export abstract class SeqStore implements History {
 
   /** Listeners run synchronously, in id order, once per stored event (the hub fans out from here). */
   protected notify(event: StoredEvent): void {
-    notify(this.#listeners, event)
+    this.#listeners.notify(event)
   }
 
   /**
