@@ -252,7 +252,7 @@ async function kill1k(peer: RunningPeer, r: TurnsResult): Promise<void> {
 
 export async function measurePeer(name: PeerName, scenarios: readonly Scenario[]): Promise<TurnsResult> {
   const r: TurnsResult = { peer: name, errors: [] }
-  const peer = await startPeer(name)
+  const peer = await startPeer(name, { stderr: process.env.TURNS_DEBUG ? 'inherit' : 'ignore' })
   try {
     const steps: [Scenario, () => Promise<void>][] = [
       ['tick-10k', () => tick10k(peer, r)],

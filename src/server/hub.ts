@@ -42,8 +42,8 @@ export const RESERVED_EVENT_PREFIX = 'lifeline:'
  * Adaptive coalescing. A flush costs about one transport write per dirty connection, however many
  * events it carries. While the hub keeps up, a flush runs right after the turn that queued it
  * (setImmediate: no added latency). When the last two flushes each cost at least BEHIND_MIN_COST_MS and
- * took more than a third of the time since the one before (events arrive faster than the hub flushes them, or
- * the sockets are slow to take them), the hub is behind: the next flush waits until as long after the
+ * the event loop was idle for less than that since the flush before (events arrive faster than the
+ * hub flushes them one by one, or the sockets are slow to take them), the hub is behind: the next flush waits until as long after the
  * last one ended as that one took, at most MAX_COALESCE_MS. Events published meanwhile (one per turn,
  * in bursts, by HTTP requests or Redis batches alike) then share one write per connection, flushing
  * keeps at most about half the time, and the added latency stays under MAX_COALESCE_MS.
@@ -51,6 +51,13 @@ export const RESERVED_EVENT_PREFIX = 'lifeline:'
  */
 const BEHIND_MIN_COST_MS = 1
 const MAX_COALESCE_MS = 50
+
+/** Node's event-loop idle time; runtimes without it report the loop as always idle (no coalescing). */
+const eventLoopUtilization = (performance as { eventLoopUtilization?: () => { idle: number } })
+  .eventLoopUtilization
+function loopIdleMs(): number {
+  return eventLoopUtilization === undefined ? performance.now() : eventLoopUtilization.call(performance).idle
+}
 
 /** Creates a hub: the framework-free core that adapters hand requests to. */
 export function createHub(options: HubOptions = {}): Hub {
@@ -83,7 +90,10 @@ class LifelineHub implements Hub, ConnectionContext {
   #flushScheduled = false
   #flushBound = () => this.#flush()
   /** Wall-clock cost of flushes (performance.now, not the injected clock: this is real CPU time). */
-  #lastFlushStart = Number.NEGATIVE_INFINITY
+  #flushStart = 0
+  #flushedBound = () => this.#flushed()
+  /** The event loop's idle time (ms, performance.eventLoopUtilization) when the last flush ended. */
+  #lastIdle = 0
   #lastFlushEnd = 0
   #lastFlushCost = 0
   #slowFlushes = 0
@@ -277,20 +287,14 @@ class LifelineHub implements Hub, ConnectionContext {
   /** One transport write per dirty connection for everything published since the last flush. */
   #flush(): void {
     this.#flushScheduled = false
-    const start = performance.now()
+    this.#flushStart = performance.now()
     const dirty = this.#dirty
     this.#dirty = []
     const now = this.options.now()
     for (let i = 0; i < dirty.length; i++) (dirty[i] as Connection).flush(now)
-    const end = performance.now()
-    const cost = end - start
-    // Two such flushes in a row: one slow flush is as likely a preempted process or a GC pause.
-    const slow = cost >= BEHIND_MIN_COST_MS && start - this.#lastFlushStart < 3 * cost
-    this.#slowFlushes = slow ? this.#slowFlushes + 1 : 0
-    this.#behind = this.#slowFlushes >= 2
-    this.#lastFlushStart = start
-    this.#lastFlushEnd = end
-    this.#lastFlushCost = cost
+    // Transports that corked their writes (node:http's ServerResponse) send them in nextTicks queued
+    // during the flush: the cost is measured after those.
+    process.nextTick(this.#flushedBound)
     if (this.#batchTimes.length > 0) {
       const times = this.#batchTimes
       this.#batchTimes = []
@@ -299,6 +303,22 @@ class LifelineHub implements Hub, ConnectionContext {
         for (const l of this.#latencyListeners) l(seconds)
       }
     }
+  }
+
+  /** How long the flush took and whether the loop had spare time since the last one: behind or not. */
+  #flushed(): void {
+    const end = performance.now()
+    const cost = end - this.#flushStart
+    const idle = loopIdleMs()
+    // The loop waited for I/O or timers less than the flush took: events come faster than flushes.
+    // (Idle time, not wall time: a process that other processes keep off the CPU is not idle.)
+    const slow = cost >= BEHIND_MIN_COST_MS && idle - this.#lastIdle < cost
+    this.#lastIdle = idle
+    // Two such flushes in a row: one slow flush is as likely a GC pause.
+    this.#slowFlushes = slow ? this.#slowFlushes + 1 : 0
+    this.#behind = this.#slowFlushes >= 2
+    this.#lastFlushEnd = end
+    this.#lastFlushCost = cost
   }
 
   retryHint(): Uint8Array {
