@@ -1,53 +1,35 @@
-import { LifelineError } from '../protocol/errors.ts'
+import { LifelineError, type LifelineErrorCode } from '../protocol/errors.ts'
 import { EventStreamParser } from '../protocol/parse.ts'
-import type { ParsedEvent } from '../protocol/types.ts'
-import { parseRetryAfter, type RetryOptions, reconnectDelay, resolveRetry } from './backoff.ts'
+import type { LifelineResetData, ParsedEvent } from '../protocol/types.ts'
+import { parseRetryAfter, type ResolvedRetry, reconnectDelay } from './backoff.ts'
 import { ClientErrorEvent, type ClientState, StateChangeEvent } from './events.ts'
+import type {
+  EventSourceLike,
+  FetchLike,
+  ListenerLike,
+  ListenerOptions,
+  PageDocument,
+  PageTarget,
+} from './fetch-like.ts'
 import { type LastEventIdStore, memoryStore } from './last-event-id.ts'
+import { type CheckedInit, type ClientClock, checkInit, type LifelineEventSourceInit } from './options.ts'
+import {
+  type BodyReader,
+  cancelQuietly,
+  describeValue,
+  isResponse,
+  readerOf,
+  readReason,
+  refusalMessage,
+} from './response-checks.ts'
 
 /** The event that ends a finite stream (the hub's `lifeline:end`): the client stops for good after it. */
 const END_EVENT = 'lifeline:end'
-
-/** Time as the client sees it. Injected in tests; the default is the global clock and timers. */
-export interface ClientClock {
-  now(): number
-  setTimeout(callback: () => void, ms: number): unknown
-  clearTimeout(handle: unknown): void
-}
 
 const globalClock: ClientClock = {
   now: () => Date.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-}
-
-export interface LifelineEventSourceInit {
-  /** WHATWG: send cookies/credentials cross-origin. Same as `credentials: 'include'`. @default false */
-  withCredentials?: boolean
-  /** Extra request headers (e.g. `Authorization`). Cross-origin, any of them makes the browser preflight. */
-  headers?: HeadersInit
-  /** Request method. @default 'GET' */
-  method?: string
-  /** Request body, sent again on every reconnect (so use a string, Blob, FormData or URLSearchParams). */
-  body?: BodyInit
-  /** fetch credentials mode. @default 'include' with `withCredentials`, else 'same-origin' */
-  credentials?: RequestCredentials
-  /** The fetch to use. @default globalThis.fetch */
-  fetch?: typeof fetch
-  /** Backoff between reconnects; see RetryOptions for units and defaults. */
-  retry?: RetryOptions
-  /** Reconnect when no byte arrived for this many ms (set it above the server's heartbeat). @default 0 (off) */
-  heartbeatTimeout?: number
-  /** Where the last event id is kept between connections (and page loads). @default memoryStore() */
-  lastEventIdStore?: LastEventIdStore
-  /** true: the exact WHATWG rule, every non-200 status fails for good (no retry on 429/502/503/504). @default false */
-  strict?: boolean
-  /** Aborting it closes the EventSource. @default none */
-  signal?: AbortSignal
-  /** Clock and timers (tests). @default the global ones */
-  clock?: ClientClock
-  /** Source of jitter in [0, 1) (tests). @default Math.random */
-  random?: () => number
 }
 
 /** Typed events of `addEventListener`. `error` is a ClientErrorEvent (a plain Event with the reason). */
@@ -56,9 +38,16 @@ export interface LifelineEventSourceEventMap {
   message: MessageEvent
   error: ClientErrorEvent
   statechange: StateChangeEvent
+  /** The hub's reset notice: `JSON.parse(event.data)` is a `LifelineResetData`. */
+  'lifeline:reset': MessageEvent
 }
 
-type Handler<E extends Event> = ((this: EventSource, event: E) => unknown) | null
+/** The event type of the hub's reset notice (see `LifelineResetData`). */
+export const RESET_EVENT = 'lifeline:reset'
+export type { LifelineResetData }
+
+/** An event handler property's type (`onopen`, `onmessage`, `onerror`). */
+type Handler<E extends Event> = ((this: EventSourceLike, event: E) => unknown) | null
 type HandlerName = 'open' | 'message' | 'error'
 
 // readyState values, named by the WHATWG IDL.
@@ -118,8 +107,9 @@ export class LifelineEventSource extends EventTarget {
   #lastEventId: string
   #origin = ''
   #init: LifelineEventSourceInit
+  #checked: CheckedInit
   #headers: Headers
-  #retry
+  #retry: ResolvedRetry
   #clock: ClientClock
   #store: LastEventIdStore
   #parser: EventStreamParser
@@ -132,7 +122,7 @@ export class LifelineEventSource extends EventTarget {
   }
   #detach: (() => void) | undefined
 
-  constructor(url: string | URL, init: LifelineEventSourceInit = {}) {
+  constructor(url: string | URL, options?: LifelineEventSourceInit) {
     super()
     // [spec] "Let urlRecord be the result of encoding-parsing a URL given url, relative to settings.
     // If urlRecord is failure, then throw a "SyntaxError" DOMException."
@@ -144,17 +134,22 @@ export class LifelineEventSource extends EventTarget {
     }
     // [spec] "Set ev's url to the serialization of urlRecord." It stays the same across redirects.
     this.url = record.href
+    // Every option is checked here: a wrong type or range throws now, naming the option.
+    const checked = checkInit(options)
+    const init = checked.init
     // [spec] "If corsAttributeState is Use Credentials, then set ev's withCredentials attribute to true."
-    this.withCredentials = init.withCredentials === true || init.credentials === 'include'
+    this.withCredentials = Boolean(init.withCredentials) || init.credentials === 'include'
     this.#init = init
+    this.#checked = checked
     // Built once, so invalid headers throw here (a TypeError, as fetch would) rather than on each attempt.
-    const headers = new Headers(init.headers)
-    // [spec] "Set (`Accept`, `text/event-stream`) in request's header list."
+    const headers = new Headers(init.headers as ConstructorParameters<typeof Headers>[0])
+    // [spec] "Set (`Accept`, `text/event-stream`) in request's header list." Accept is CORS-safelisted
+    // with this value, so the first request stays a CORS simple request (no preflight) as a native
+    // EventSource's does. No `Cache-Control` is set here: the cache mode "no-store" below makes fetch
+    // send `Cache-Control: no-cache` itself, after the CORS check, so it costs no preflight.
     if (!headers.has('accept')) headers.set('accept', EVENT_STREAM)
-    // [spec] "Set request's cache mode to "no-store"." Sent as a header too, as browsers and proxies expect.
-    if (!headers.has('cache-control')) headers.set('cache-control', 'no-cache')
     this.#headers = headers
-    this.#retry = resolveRetry(init.retry)
+    this.#retry = checked.retry
     this.#clock = init.clock ?? globalClock
     this.#store = init.lastEventIdStore ?? memoryStore()
     this.#lastEventId = this.#store.get() ?? ''
@@ -166,8 +161,9 @@ export class LifelineEventSource extends EventTarget {
         onRetry: (ms) => {
           this.#serverRetry = ms
         },
+        onComment: init.onComment === undefined ? undefined : (text) => this.#dispatchComment(text),
       },
-      { lastEventId: this.#lastEventId },
+      { lastEventId: this.#lastEventId, maxEventLength: checked.maxEventLength },
     )
     const signal = init.signal
     if (signal?.aborted) {
@@ -223,58 +219,54 @@ export class LifelineEventSource extends EventTarget {
   set onmessage(handler: Handler<MessageEvent>) {
     this.#setHandler('message', handler as Handler<Event>)
   }
+  /**
+   * Read back as the WHATWG type (an `Event` handler), so the class stays assignable to `EventSource`;
+   * a handler assigned here receives a ClientErrorEvent.
+   */
   get onerror(): Handler<Event> {
     return this.#handlers.error ?? null
   }
-  set onerror(handler: Handler<Event>) {
-    this.#setHandler('error', handler)
+  set onerror(handler: Handler<ClientErrorEvent>) {
+    this.#setHandler('error', handler as Handler<Event>)
   }
 
   // The WHATWG overloads, so handlers get typed events and the class is assignable to `EventSource`.
   override addEventListener<K extends keyof LifelineEventSourceEventMap>(
     type: K,
-    listener: (this: EventSource, event: LifelineEventSourceEventMap[K]) => unknown,
-    options?: boolean | AddEventListenerOptions,
+    listener: (this: EventSourceLike, event: LifelineEventSourceEventMap[K]) => unknown,
+    options?: boolean | ListenerOptions,
   ): void
   override addEventListener(
     type: string,
-    listener: (this: EventSource, event: MessageEvent) => unknown,
-    options?: boolean | AddEventListenerOptions,
+    listener: (this: EventSourceLike, event: MessageEvent) => unknown,
+    options?: boolean | ListenerOptions,
   ): void
   override addEventListener(
     type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
+    listener: ListenerLike | null,
+    options?: boolean | ListenerOptions,
   ): void
-  override addEventListener(
-    type: string,
-    listener: unknown,
-    options?: boolean | AddEventListenerOptions,
-  ): void {
-    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options)
+  override addEventListener(type: string, listener: unknown, options?: boolean | ListenerOptions): void {
+    super.addEventListener(type, listener as Parameters<EventTarget['addEventListener']>[1], options)
   }
 
   override removeEventListener<K extends keyof LifelineEventSourceEventMap>(
     type: K,
-    listener: (this: EventSource, event: LifelineEventSourceEventMap[K]) => unknown,
-    options?: boolean | EventListenerOptions,
+    listener: (this: EventSourceLike, event: LifelineEventSourceEventMap[K]) => unknown,
+    options?: boolean | ListenerOptions,
   ): void
   override removeEventListener(
     type: string,
-    listener: (this: EventSource, event: MessageEvent) => unknown,
-    options?: boolean | EventListenerOptions,
+    listener: (this: EventSourceLike, event: MessageEvent) => unknown,
+    options?: boolean | ListenerOptions,
   ): void
   override removeEventListener(
     type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
+    listener: ListenerLike | null,
+    options?: boolean | ListenerOptions,
   ): void
-  override removeEventListener(
-    type: string,
-    listener: unknown,
-    options?: boolean | EventListenerOptions,
-  ): void {
-    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options)
+  override removeEventListener(type: string, listener: unknown, options?: boolean | ListenerOptions): void {
+    super.removeEventListener(type, listener as Parameters<EventTarget['removeEventListener']>[1], options)
   }
 
   /**
@@ -292,9 +284,7 @@ export class LifelineEventSource extends EventTarget {
   #setHandler(type: HandlerName, handler: Handler<Event>): void {
     // An event handler keeps the listener position of the first assignment, as in the DOM.
     if (this.#handlers[type] === undefined) {
-      this.addEventListener(type, (event) =>
-        this.#handlers[type]?.call(this as unknown as EventSource, event),
-      )
+      this.addEventListener(type, (event) => this.#handlers[type]?.call(this, event))
     }
     this.#handlers[type] = typeof handler === 'function' ? handler : null
   }
@@ -311,7 +301,7 @@ export class LifelineEventSource extends EventTarget {
     // Browsers: a page that comes back online, or visible after being hidden long enough for its stream
     // to have been killed (mobile browsers freeze background tabs, NATs forget idle flows), reconnects
     // at once instead of waiting out a backoff that timers of a hidden page stretched anyway.
-    const win = globalThis as { addEventListener?: typeof addEventListener; document?: Document }
+    const win = globalThis as { addEventListener?: unknown; document?: PageDocument }
     const doc = win.document
     let hiddenAt = -1
     const onOnline = () => this.#wake()
@@ -325,15 +315,16 @@ export class LifelineEventSource extends EventTarget {
       hiddenAt = -1
       if (hiddenFor >= this.#silenceLimit()) this.#wake()
     }
-    const inBrowser = typeof win.addEventListener === 'function' && doc !== undefined
-    if (inBrowser) {
-      globalThis.addEventListener('online', onOnline)
+    const page =
+      typeof win.addEventListener === 'function' && doc !== undefined ? (win as PageTarget) : undefined
+    if (page !== undefined && doc !== undefined) {
+      page.addEventListener('online', onOnline)
       doc.addEventListener('visibilitychange', onVisibility)
     }
     this.#detach = () => {
       signal?.removeEventListener('abort', onAbort)
-      if (inBrowser) {
-        globalThis.removeEventListener('online', onOnline)
+      if (page !== undefined && doc !== undefined) {
+        page.removeEventListener('online', onOnline)
         doc.removeEventListener('visibilitychange', onVisibility)
       }
     }
@@ -341,7 +332,7 @@ export class LifelineEventSource extends EventTarget {
 
   /** How long a silent stream is presumed dead: `heartbeatTimeout`, else HIDDEN_STREAM_DEAD_MS. */
   #silenceLimit(): number {
-    const limit = this.#init.heartbeatTimeout ?? 0
+    const limit = this.#checked.heartbeatTimeout
     return limit > 0 ? limit : HIDDEN_STREAM_DEAD_MS
   }
 
@@ -395,68 +386,105 @@ export class LifelineEventSource extends EventTarget {
     this.#conn = conn
     this.#armWatchdog(conn)
     const headers = new Headers(this.#headers)
-    // [spec] "If the EventSource object's last event ID string is not the empty string, then: Let
-    // lastEventIDValue be the EventSource object's last event ID string, encoded as UTF-8. Set
-    // (`Last-Event-ID`, lastEventIDValue) in request's header list." A header value is a byte string,
-    // so each UTF-8 byte becomes one character (an id such as "é" would otherwise make fetch throw).
+    let url = this.url
     if (this.#lastEventId !== '') {
-      headers.set('last-event-id', String.fromCharCode(...new TextEncoder().encode(this.#lastEventId)))
+      if (init.lastEventIdParam === undefined) {
+        // [spec] "If the EventSource object's last event ID string is not the empty string, then: Let
+        // lastEventIDValue be the EventSource object's last event ID string, encoded as UTF-8. Set
+        // (`Last-Event-ID`, lastEventIDValue) in request's header list." A header value is a byte
+        // string, so each UTF-8 byte becomes one character (an id such as "é" would make fetch throw).
+        headers.set('last-event-id', String.fromCharCode(...new TextEncoder().encode(this.#lastEventId)))
+      } else {
+        // Lifeline's option: the id goes in the query, which keeps a cross-origin reconnect a CORS
+        // simple request (Last-Event-ID is not a safelisted header: it costs a preflight).
+        const withId = new URL(this.url)
+        withId.searchParams.set(init.lastEventIdParam, this.#lastEventId)
+        url = withId.href
+      }
     }
-    let response: Promise<Response>
+    let response: Promise<unknown>
     try {
-      response = (init.fetch ?? globalThis.fetch)(this.url, {
-        method: init.method ?? 'GET',
-        headers,
-        body: init.body,
-        credentials: init.credentials ?? (this.withCredentials ? 'include' : 'same-origin'),
-        cache: 'no-store',
-        redirect: 'follow',
-        signal: conn.controller.signal,
-      })
+      const fetchFn = init.fetch ?? (globalThis.fetch as unknown as FetchLike)
+      response = Promise.resolve(
+        fetchFn(url, {
+          method: init.method ?? 'GET',
+          headers,
+          body: init.body,
+          credentials: init.credentials ?? (this.withCredentials ? 'include' : 'same-origin'),
+          // [spec] "Set request's cache mode to "no-store"." (fetch then sends Cache-Control: no-cache.)
+          cache: 'no-store',
+          redirect: 'follow',
+          signal: conn.controller.signal,
+        }),
+      )
     } catch (error) {
       response = Promise.reject(error) // an injected fetch that throws is a network error like any other
     }
-    response.then(
-      (res) => this.#onResponse(conn, res),
-      (error: unknown) => this.#onNetworkError(conn, error),
-    )
+    response
+      .then(
+        (res) => this.#onResponse(conn, res),
+        (error: unknown) => this.#onNetworkError(conn, error),
+      )
+      // Nothing a fetch resolves to may end in an unhandled rejection: whatever still throws while the
+      // response is handled fails the connection with the reason.
+      .catch((error: unknown) => {
+        if (conn !== this.#conn) return
+        this.#fail(
+          new LifelineError(
+            'LIFELINE_ERR_CLIENT_RESPONSE_INVALID',
+            `reading the response failed (${describe(error)}): not reconnecting`,
+            { cause: error },
+          ),
+          undefined,
+        )
+      })
   }
 
-  #onResponse(conn: Connection, response: Response): void {
+  async #onResponse(conn: Connection, response: unknown): Promise<void> {
     if (conn !== this.#conn) {
-      response.body?.cancel().catch(() => undefined)
+      cancelQuietly((response as { body?: unknown } | null)?.body)
+      return
+    }
+    if (!isResponse(response)) {
+      // A user-supplied fetch that resolves to something else would do so on every attempt: futile
+      // to retry, so the connection fails.
+      this.#fail(
+        new LifelineError(
+          'LIFELINE_ERR_CLIENT_RESPONSE_INVALID',
+          `fetch resolved to ${describeValue(response)}, not a Response (a numeric status and headers.get): not reconnecting; check the fetch option`,
+        ),
+        undefined,
+      )
       return
     }
     const status = response.status
     const type = response.headers.get('content-type')
     if (status !== 200) {
-      response.body?.cancel().catch(() => undefined)
       if (!this.#init.strict && RETRYABLE_STATUS.has(status)) {
+        cancelQuietly(response.body)
         // Lifeline's extension: an overloaded or restarting server is retried, after its Retry-After.
         const after = parseRetryAfter(response.headers.get('retry-after'), this.#clock.now())
-        this.#reestablish(
-          new LifelineError(
-            'LIFELINE_ERR_CLIENT_RETRYABLE_STATUS',
-            `the server answered ${status}; reconnecting with backoff`,
-          ),
+        this.#reestablish('LIFELINE_ERR_CLIENT_RETRYABLE_STATUS', `the server answered ${status}`, {
           status,
-          after,
-        )
+          retryAfter: after,
+        })
         return
       }
       // [spec] "Otherwise, if res's status is not 200, or if res's `Content-Type` is not
-      // `text/event-stream`, then fail the connection." (204 is the server's way to say "stop".)
+      // `text/event-stream`, then fail the connection." The error keeps the server's own reason.
+      const reason = await readReason(response, mimeEssence(type))
+      if (conn !== this.#conn) return
       this.#fail(
         new LifelineError(
           'LIFELINE_ERR_CLIENT_STATUS',
-          `the server answered ${status} instead of 200: not reconnecting (a 204 means the server asks the client to stop)`,
+          refusalMessage(status, reason, response.headers.get('location')),
         ),
         status,
       )
       return
     }
     if (mimeEssence(type) !== EVENT_STREAM) {
-      response.body?.cancel().catch(() => undefined)
+      cancelQuietly(response.body)
       this.#fail(
         new LifelineError(
           'LIFELINE_ERR_CLIENT_CONTENT_TYPE',
@@ -466,9 +494,23 @@ export class LifelineEventSource extends EventTarget {
       )
       return
     }
+    // Checked before the connection is announced: a body the client cannot read (node-fetch's Node
+    // stream, none at all) never shows as OPEN. Every attempt would get the same: fail, not retry.
+    const reader = readerOf(response.body)
+    if (reader === undefined) {
+      cancelQuietly(response.body)
+      this.#fail(
+        new LifelineError(
+          'LIFELINE_ERR_CLIENT_BODY_INVALID',
+          `the response body is ${describeValue(response.body)}, not a web ReadableStream: not reconnecting; the fetch option must resolve to a WHATWG Response (as globalThis.fetch does)`,
+        ),
+        status,
+      )
+      return
+    }
     // [spec] "... its origin attribute to the serialization of the origin of the event stream's final
     // URL (i.e., the URL after redirects)".
-    this.#origin = new URL(response.url || this.url).origin
+    this.#origin = originOf(response.url, this.url)
     this.#parser.reset()
     // [spec] "announce the connection": "if the readyState attribute is set to a value other than
     // CLOSED, sets the readyState attribute to OPEN and fires an event named open".
@@ -479,22 +521,37 @@ export class LifelineEventSource extends EventTarget {
     if (conn !== this.#conn) return // closed from a statechange handler
     this.dispatchEvent(new Event('open'))
     if (conn !== this.#conn) return // closed (or reconnected) from a handler
-    const body = response.body
-    if (body === null) {
-      this.#streamEnded(conn)
-      return
-    }
-    this.#read(conn, body.getReader())
+    await this.#read(conn, reader, status)
   }
 
-  async #read(conn: Connection, reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  async #read(conn: Connection, reader: BodyReader, status: number): Promise<void> {
     try {
       for (;;) {
         const { done, value } = await reader.read()
         if (conn !== this.#conn) return
-        if (done) break
+        if (done === true) break
+        if (!(value instanceof Uint8Array)) {
+          cancelQuietly(reader)
+          this.#fail(
+            new LifelineError(
+              'LIFELINE_ERR_CLIENT_BODY_INVALID',
+              `the response body yielded ${describeValue(value)}, not bytes (a Uint8Array): not reconnecting`,
+            ),
+            status,
+          )
+          return
+        }
         conn.lastByteAt = this.#clock.now()
-        this.#parser.push(value)
+        try {
+          this.#parser.push(value)
+        } catch (error) {
+          // LIFELINE_ERR_EVENT_TOO_LARGE: the parser dropped what it held. The server would send the
+          // same event again after a reconnect, so the connection fails.
+          if (conn !== this.#conn) return
+          cancelQuietly(reader)
+          this.#fail(error as LifelineError, status)
+          return
+        }
         if (conn !== this.#conn) return
         this.#syncLastEventId()
       }
@@ -512,7 +569,7 @@ export class LifelineEventSource extends EventTarget {
     this.#parser.end()
     // [spec] "When the user agent is to reestablish the connection": a stream that ends, even cleanly,
     // is reconnected like a network error.
-    this.#reestablish(new LifelineError('LIFELINE_ERR_CLIENT_STREAM_ENDED', 'the stream ended; reconnecting'))
+    this.#reestablish('LIFELINE_ERR_CLIENT_STREAM_ENDED', 'the stream ended')
   }
 
   #onNetworkError(conn: Connection, error: unknown): void {
@@ -521,25 +578,34 @@ export class LifelineEventSource extends EventTarget {
     this.#parser.end()
     if (conn.abortedFor === 'heartbeat') {
       this.#reestablish(
+        'LIFELINE_ERR_CLIENT_HEARTBEAT_TIMEOUT',
+        `no byte arrived for ${this.#silenceLimit()} ms (heartbeatTimeout)`,
+      )
+      return
+    }
+    if ((error as { name?: unknown } | null)?.name === 'AbortError') {
+      // [spec] "If res is an aborted network error, then fail the connection." Not our own abort (those
+      // make the connection stale first): the page stopped it, or the fetch option aborted it. Where a
+      // browser reports such an abort as a plain network error (Chromium's window.stop() does) it
+      // cannot be told apart and reconnects (docs/client.md).
+      this.#fail(
         new LifelineError(
-          'LIFELINE_ERR_CLIENT_HEARTBEAT_TIMEOUT',
-          `no byte arrived for ${this.#silenceLimit()} ms (heartbeatTimeout); reconnecting`,
+          'LIFELINE_ERR_CLIENT_ABORTED',
+          `the request was aborted, not by close() (${describe(error)}): not reconnecting`,
+          { cause: error },
         ),
+        undefined,
       )
       return
     }
     // [spec] "Otherwise, if res is a network error, then reestablish the connection, unless the user
     // agent knows that to be futile, in which case the user agent may fail the connection."
-    this.#reestablish(
-      new LifelineError('LIFELINE_ERR_CLIENT_NETWORK', `network error (${describe(error)}); reconnecting`, {
-        cause: error,
-      }),
-    )
+    this.#reestablish('LIFELINE_ERR_CLIENT_NETWORK', `network error (${describe(error)})`, { cause: error })
   }
 
   /** No byte for `heartbeatTimeout` ms: abort this connection. One timer, re-armed lazily, not per chunk. */
   #armWatchdog(conn: Connection): void {
-    const limit = this.#init.heartbeatTimeout ?? 0
+    const limit = this.#checked.heartbeatTimeout
     if (limit <= 0) return
     const check = () => {
       conn.watchdog = undefined
@@ -582,17 +648,42 @@ export class LifelineEventSource extends EventTarget {
     if (parsed.type === END_EVENT && this.#readyState === OPEN) this.close()
   }
 
-  #reestablish(reason: LifelineError, status?: number, retryAfter?: number): void {
+  /**
+   * Reconnect after a wait, or give up after `retry.maxAttempts`. `what` says what happened; the
+   * message adds what follows ("; reconnecting", or the give-up).
+   */
+  /** A comment line, to the `onComment` option (while OPEN, as events are). */
+  #dispatchComment(text: string): void {
+    if (this.#readyState !== OPEN) return
+    try {
+      this.#init.onComment?.(text)
+    } catch (error) {
+      // A throwing callback is reported like a throwing listener, and does not break the stream.
+      const report = (globalThis as { reportError?: (error: unknown) => void }).reportError
+      if (report !== undefined) report(error)
+      else
+        queueMicrotask(() => {
+          throw error
+        })
+    }
+  }
+
+  #reestablish(
+    code: LifelineErrorCode,
+    what: string,
+    details: { status?: number; retryAfter?: number | undefined; cause?: unknown } = {},
+  ): void {
     // [spec] "If the readyState attribute is set to CLOSED, abort the task."
     if (this.#readyState === CLOSED) return
     this.#stop('replaced')
+    const { status, retryAfter, cause } = details
     const attempt = this.#attempt + 1
     if (attempt > this.#retry.maxAttempts) {
       this.#fail(
         new LifelineError(
           'LIFELINE_ERR_CLIENT_MAX_ATTEMPTS',
-          `gave up after ${this.#retry.maxAttempts} reconnect attempts (retry.maxAttempts); last: ${reason.message}`,
-          { cause: reason },
+          `gave up after ${this.#retry.maxAttempts} reconnect attempts (retry.maxAttempts); the last: ${what}`,
+          { cause: new LifelineError(code, what, { cause }) },
         ),
         status,
       )
@@ -606,6 +697,11 @@ export class LifelineEventSource extends EventTarget {
     this.#readyState = CONNECTING
     this.#setState('reconnecting')
     if (this.#readyState !== CONNECTING) return // closed from a statechange handler
+    const reason = new LifelineError(
+      code,
+      `${what}; reconnecting`,
+      cause === undefined ? undefined : { cause },
+    )
     this.dispatchEvent(new ClientErrorEvent(reason, status, true))
     if (this.#readyState !== CONNECTING || this.#reconnectTimer !== undefined) return
     // [spec] "Wait a delay equal to the reconnection time of the event source." (plus backoff, above)
@@ -633,6 +729,15 @@ function mimeEssence(type: string | null): string {
   if (type === null) return ''
   const semicolon = type.indexOf(';')
   return (semicolon === -1 ? type : type.slice(0, semicolon)).trim().toLowerCase()
+}
+
+/** The origin of the final URL; the constructor's when the response names none (or a bad one). */
+function originOf(responseUrl: unknown, fallback: string): string {
+  try {
+    return new URL(typeof responseUrl === 'string' && responseUrl !== '' ? responseUrl : fallback).origin
+  } catch {
+    return new URL(fallback).origin
+  }
 }
 
 function describe(error: unknown): string {

@@ -1,10 +1,19 @@
 export type { ResolvedRetry, RetryOptions } from './backoff.ts'
 export { reconnectDelay } from './backoff.ts'
-export type { ClientClock, LifelineEventSourceEventMap, LifelineEventSourceInit } from './event-source.ts'
-export { LifelineEventSource, LifelineEventSource as EventSource } from './event-source.ts'
+export type { LifelineEventSourceEventMap, LifelineResetData } from './event-source.ts'
+export { LifelineEventSource, LifelineEventSource as EventSource, RESET_EVENT } from './event-source.ts'
 export type { ClientState } from './events.ts'
 export { ClientErrorEvent, StateChangeEvent } from './events.ts'
+export type {
+  BodyLike,
+  CredentialsMode,
+  FetchInit,
+  FetchLike,
+  HeadersLike,
+  ResponseLike,
+} from './fetch-like.ts'
 export type { LastEventIdStore, StorageLike } from './last-event-id.ts'
 export { localStorageStore, memoryStore } from './last-event-id.ts'
+export type { ClientClock, LifelineEventSourceInit } from './options.ts'
 export type { StreamEvent } from './subscribe.ts'
 export { subscribe } from './subscribe.ts'

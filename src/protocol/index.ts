@@ -2,4 +2,4 @@ export { checkEventName, encodeComment, encodeEvent, encodeRetry, formatEvent } 
 export type { LifelineErrorCode } from './errors.ts'
 export { LifelineError } from './errors.ts'
 export { DEFAULT_MAX_EVENT_LENGTH, EventStreamParser } from './parse.ts'
-export type { ParsedEvent, ParserCallbacks, ParserOptions, SseEvent } from './types.ts'
+export type { LifelineResetData, ParsedEvent, ParserCallbacks, ParserOptions, SseEvent } from './types.ts'

@@ -40,3 +40,15 @@ export interface ParserOptions {
    */
   maxEventLength?: number
 }
+
+/**
+ * The data of the Lifeline hub's `lifeline:reset` event (JSON): the stream could not resume from
+ * `lastEventId`, so events may have been missed: refetch the state, then keep reading. `reason`:
+ * `unknown` (an id the hub never issued or no longer knows), `malformed` (not an id of Lifeline's
+ * shape), `expired` (older than the history kept), `backend_lost` (the history store lost events).
+ */
+export interface LifelineResetData {
+  reason: 'unknown' | 'malformed' | 'expired' | 'backend_lost'
+  /** The id the client asked to resume from (cut to 128 characters). */
+  lastEventId: string
+}
