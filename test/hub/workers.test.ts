@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { startRedisServer } from '../helpers/redis-server.ts'
 import {
   type Answer,
   http,
@@ -301,6 +302,41 @@ test('SIGTERM on the primary drains every worker: streams end cleanly, exit 0', 
   }
   for (const w of [1, 2]) assert.ok(hub.logs.some((l) => l['worker'] === w && l.msg === 'stopped'))
   assert.ok(hub.logs.some((l) => l['role'] === 'primary' && l.msg === 'stopped'))
+})
+
+test('--workers with --redis: every worker is a cluster node; a publish on one reaches the others, resume crosses them', async (t) => {
+  const redis = await startRedisServer()
+  t.after(() => redis.stop())
+  const hub = await serve(t, ['--workers', '2', '--redis', redis.url, '--redis-prefix', `w${Date.now()}:`])
+  assert.equal(hub.logs.find((l) => l.msg.startsWith('lifeline hub listening'))?.['history'], 'redis')
+  const streams = await streamPerWorker(hub.url, '/events?topic=rc', 2)
+  const ids: string[] = []
+  for (let i = 0; i < 6; i++) {
+    const a = await publish(hub.url, { topic: 'rc', data: `r${i}` })
+    assert.equal(a.status, 201)
+    ids.push(a.json()['id'] as string)
+  }
+  for (const s of streams.values()) {
+    const events = await s.waitFor(6)
+    assert.deepEqual(
+      events.map((e) => e.lastEventId),
+      ids,
+    )
+    s.close()
+  }
+  // Resume from the third id on whichever workers the connections land: the Redis stream ids.
+  const resumedOn = new Set<string>()
+  for (let i = 0; i < ATTEMPTS && resumedOn.size < 2; i++) {
+    const s = await openStream(hub.url, '/events?topic=rc', { 'last-event-id': ids[2]! })
+    const events = await s.waitFor(3)
+    assert.deepEqual(
+      events.map((e) => e.lastEventId),
+      ids.slice(3),
+    )
+    resumedOn.add(workerOf(s))
+    s.close()
+  }
+  assert.equal(resumedOn.size, 2)
 })
 
 test('--workers 1 is one process, as before (no worker header)', async (t) => {

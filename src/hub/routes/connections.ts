@@ -36,6 +36,7 @@ export function visibleSettings(c: HubConfig): Record<string, unknown> {
     historyTtlMs: c.historyTtl,
     auth: c.jwtSecret ? 'hs256' : c.jwtPublicKey ? 'public-key' : c.jwtJwks ? 'jwks' : 'off',
     tls: c.tlsCert !== undefined,
+    workers: c.workers,
   }
 }
 
