@@ -148,6 +148,7 @@ export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDep
     requireAdmin,
     logger,
     clientAddress,
+    listConnections: peers ? () => peers.connections() : undefined,
   })
 
   const handle = async (req: Req, res: Res): Promise<void> => {

@@ -3,7 +3,7 @@
  * hub then routes `GET /` and whatever else it claims to it. Absent (a slim build): the hub serves a
  * JSON index at `/` instead.
  */
-import type { Hub } from '../server/types.ts'
+import type { ConnectionInfo, Hub } from '../server/types.ts'
 import type { ClientAddressResolver } from './client-address.ts'
 import type { Req, Res } from './http-error.ts'
 import type { Logger } from './logging.ts'
@@ -19,6 +19,8 @@ export interface DashboardContext {
   logger: Logger
   /** The client address after `--trust-proxy` resolution, so the stats stream lists the real client. */
   clientAddress: ClientAddressResolver
+  /** Every stream of the hub (`--workers`: every worker's); absent: `hub.connections()`. */
+  listConnections?: (() => Promise<ConnectionInfo[]>) | undefined
 }
 
 type DashboardModule = { createDashboard?: (ctx: DashboardContext) => Dashboard }

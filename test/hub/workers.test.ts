@@ -267,7 +267,7 @@ test('stream limits hold across workers: per address and in total', async (t) =>
   b1.close()
 })
 
-test('/metrics and /api/connections answer for every worker, whichever worker is asked', async (t) => {
+test('/metrics, /api/connections and the dashboard answer for every worker, whichever worker is asked', async (t) => {
   const hub = await serve(t, ['--workers', '2'])
   const streams = await streamPerWorker(hub.url, '/events?topic=m', 2)
   const extra = await openStream(hub.url, '/events?topic=m')
@@ -284,6 +284,8 @@ test('/metrics and /api/connections answer for every worker, whichever worker is
     const c = await http(`${hub.url}/api/connections`)
     askedListing.add(workerOf(c))
     assert.equal(c.json()['count'], open)
+    const d = await http(`${hub.url}/dashboard/api/connections`)
+    assert.equal(d.json()['total'], open, "the dashboard lists every worker's streams")
   }
   assert.equal(askedMetrics.size, 2)
   assert.equal(askedListing.size, 2)

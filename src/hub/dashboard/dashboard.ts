@@ -17,7 +17,7 @@
 
 import { handleNode } from '../../adapters/node.ts'
 import { encodeEvent } from '../../protocol/encode.ts'
-import type { Hub, StreamHandle } from '../../server/types.ts'
+import type { ConnectionInfo, Hub, StreamHandle } from '../../server/types.ts'
 import { HttpError, type Req, type Res, sendError, sendJson } from '../http-error.ts'
 import { type Asset, type DashboardAssets, loadAssets } from './assets.ts'
 import { parseConnectionQuery, queryConnections } from './connection-query.ts'
@@ -34,6 +34,8 @@ export interface DashboardContext {
   logger: { info(...args: unknown[]): void; warn(...args: unknown[]): void }
   /** The client address after `--trust-proxy` resolution. @default the socket's address */
   clientAddress?: ((req: Req) => string) | undefined
+  /** Every stream of the hub now (`--workers`: gathered from every worker). @default hub.connections() */
+  listConnections?: (() => Promise<ConnectionInfo[]>) | undefined
 }
 
 /** What an admin check grants: until when (wall-clock ms; undefined = no expiry). */
@@ -219,7 +221,8 @@ export function createDashboard(ctx: DashboardContext, options: DashboardOptions
           sendError(res, new HttpError('bad_request', (error as Error).message))
           return true
         }
-        sendJson(res, 200, queryConnections(hub.connections(), query, Date.now()))
+        const all = ctx.listConnections ? await ctx.listConnections() : hub.connections()
+        sendJson(res, 200, queryConnections(all, query, Date.now()))
         return true
       }
     }
