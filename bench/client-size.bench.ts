@@ -27,13 +27,13 @@ interface Entry {
 const ENTRIES: Entry[] = [
   {
     name: 'lifeline-sse/client: EventSource only',
-    contents: "export { LifelineEventSource } from './src/client/index.ts'",
+    contents: "export { LifelineEventSource } from './packages/lifeline-sse/src/client/index.ts'",
   },
   {
     name: 'lifeline-sse/client: everything (EventSource, subscribe, stores)',
     contents:
       'export { ClientErrorEvent, EventSource, localStorageStore, memoryStore, reconnectDelay, StateChangeEvent, ' +
-      "subscribe } from './src/client/index.ts'",
+      "subscribe } from './packages/lifeline-sse/src/client/index.ts'",
   },
   { name: `eventsource ${version('eventsource')}`, contents: "export { EventSource } from 'eventsource'" },
   {

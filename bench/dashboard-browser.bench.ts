@@ -13,8 +13,8 @@
  */
 import { fork } from 'node:child_process'
 import { connect } from 'node:net'
-import { type App, createApp } from '../src/hub/app.ts'
-import type { StatsFrame } from '../src/hub/dashboard/stats-frame.ts'
+import { type App, createApp } from '../packages/lifeline-hub/src/app/app.ts'
+import type { StatsFrame } from '../packages/lifeline-hub/src/dashboard/stats-frame.ts'
 import { launchChromium } from '../test/helpers/chromium.ts'
 import { machineLine } from './lib/machine.ts'
 

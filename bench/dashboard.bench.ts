@@ -14,10 +14,10 @@
  *   naive       JSON.stringify(hub.connections()) (a design that ships every row every second)
  * and the ratios naive/sample (CPU) and naive/frame (bytes).
  */
-import { queryConnections } from '../src/hub/dashboard/connection-query.ts'
-import { StatsSampler } from '../src/hub/dashboard/stats-sampler.ts'
-import { createHub } from '../src/server/index.ts'
-import type { SinkListener, StreamSink } from '../src/server/types.ts'
+import { queryConnections } from '../packages/lifeline-hub/src/dashboard/connection-query.ts'
+import { StatsSampler } from '../packages/lifeline-hub/src/dashboard/stats-sampler.ts'
+import { createHub } from '../packages/lifeline-sse/src/server/index.ts'
+import type { SinkListener, StreamSink } from '../packages/lifeline-sse/src/server/types.ts'
 import { machineLine } from './lib/machine.ts'
 
 function arg(name: string, fallback: string): string {

@@ -26,8 +26,8 @@
  * Loopback only; every child process is stopped at the end.
  */
 import { writeFileSync } from 'node:fs'
-import { type BenchReport, runBench } from '../src/bench/index.ts'
-import { sampleProc } from '../src/bench/proc.ts'
+import { type BenchReport, runBench } from '../packages/lifeline-hub/src/loadtool/index.ts'
+import { sampleProc } from '../packages/lifeline-hub/src/loadtool/proc.ts'
 import { machineLine } from './lib/machine.ts'
 import { type PeerName, startPeer } from './peers/start.ts'
 

@@ -13,8 +13,8 @@
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createParser } from 'eventsource-parser'
-import { encodeEvent } from '../src/protocol/encode.ts'
-import { EventStreamParser } from '../src/protocol/parse.ts'
+import { encodeEvent } from '../packages/lifeline-sse/src/protocol/encode.ts'
+import { EventStreamParser } from '../packages/lifeline-sse/src/protocol/parse.ts'
 import { machineLine } from './lib/machine.ts'
 import { STREAMS } from './lib/sse-streams.ts'
 

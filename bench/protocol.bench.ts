@@ -16,8 +16,8 @@
  * Encoder: events encoded per second and MB/s of output, against a naive template + TextEncoder.
  */
 import { createParser } from 'eventsource-parser'
-import { encodeEvent } from '../src/protocol/encode.ts'
-import { EventStreamParser } from '../src/protocol/parse.ts'
+import { encodeEvent } from '../packages/lifeline-sse/src/protocol/encode.ts'
+import { EventStreamParser } from '../packages/lifeline-sse/src/protocol/parse.ts'
 import { machineLine } from './lib/machine.ts'
 import { type Chunked, longLine, STREAMS } from './lib/sse-streams.ts'
 

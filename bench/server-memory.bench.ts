@@ -8,7 +8,7 @@
  * accepted stream, which stays comparable on a busy machine where wall time does not. Load: client child processes (3), each from its own
  * source address 127.0.0.x, at most 50 connects in flight each (under the listen backlog of 511, so no SYN is dropped). The fd limit here is 20000 per process.
  *
- * Goal (issue 3): Lifeline's memory per stream <= the plain node:http server's + 20%.
+ * Goal: Lifeline's memory per stream <= the plain node:http server's + 20%.
  *
  * Run: ulimit -n 20000; npx node bench/server-memory.bench.ts [--steps 10000,18000] [--rounds 3] [--with-hub]
  *   --rounds N repeats the whole comparison N times in rotated order and reports medians.
@@ -20,8 +20,8 @@ import { createServer } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { handleNode } from '../src/adapters/node.ts'
-import { createHub } from '../src/server/hub.ts'
+import { handleNode } from '../packages/lifeline-sse/src/adapters/node.ts'
+import { createHub } from '../packages/lifeline-sse/src/server/hub.ts'
 import { machineLine } from './lib/machine.ts'
 import { type PeerName, startPeer } from './peers/start.ts'
 

@@ -10,9 +10,9 @@
  * Clients reconnect after the server's `retry:` with +-20% jitter (1 s when the server sent none).
  */
 import { parseArgs } from 'node:util'
-import { Fleet, sleep } from '../src/bench/fleet.ts'
-import { Histogram, summarize } from '../src/bench/histogram.ts'
-import { describeMachine, machine } from '../src/bench/machine.ts'
+import { Fleet, sleep } from '../packages/lifeline-hub/src/loadtool/fleet.ts'
+import { Histogram, summarize } from '../packages/lifeline-hub/src/loadtool/histogram.ts'
+import { describeMachine, machine } from '../packages/lifeline-hub/src/loadtool/machine.ts'
 import { PEER_NAMES, type PeerName, startPeer } from './peers/start.ts'
 
 export type StormResult = {

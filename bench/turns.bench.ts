@@ -19,7 +19,7 @@
  *   kill-1k    1 000 streams held by one client process, which is SIGKILLed: time until the server
  *              counts none of them open (GET /bench/streams polled every 2 ms).
  *
- * Method: the clients are the project's bench fleet (src/bench: raw sockets in forked worker
+ * Method: the clients are the project's bench fleet (packages/lifeline-hub/src/loadtool: raw sockets in forked worker
  * processes, spread over 127.0.0.x source addresses, fd limit per process respected). They count
  * every event's seq per stream (loss, duplicates, order) and read the send time from the payload
  * (performance.timeOrigin + now() in the server process, comparable across the processes of one
@@ -27,9 +27,9 @@
  * peers within one run (the ratios), and prefer CPU-seconds to wall time.
  */
 import { writeFileSync } from 'node:fs'
-import { Fleet, sleep } from '../src/bench/fleet.ts'
-import { summarize } from '../src/bench/histogram.ts'
-import { sampleProc } from '../src/bench/proc.ts'
+import { Fleet, sleep } from '../packages/lifeline-hub/src/loadtool/fleet.ts'
+import { summarize } from '../packages/lifeline-hub/src/loadtool/histogram.ts'
+import { sampleProc } from '../packages/lifeline-hub/src/loadtool/proc.ts'
 import { machineLine } from './lib/machine.ts'
 import { type PeerName, type RunningPeer, startPeer } from './peers/start.ts'
 

@@ -5,7 +5,7 @@
  *   curl -X POST http://127.0.0.1:8081/publish -H 'content-type: application/json' -d '{"topic":"news","data":"hi"}'
  */
 import express from 'express'
-import { createHub, handleNode } from '../src/server/index.ts'
+import { createHub, handleNode } from 'lifeline-sse/server'
 
 const hub = createHub()
 const app = express()

@@ -5,7 +5,7 @@
  *   curl -X POST http://127.0.0.1:8082/publish -H 'content-type: application/json' -d '{"topic":"news","data":"hi"}'
  */
 import Fastify from 'fastify'
-import { createHub, handleFastify } from '../src/server/index.ts'
+import { createHub, handleFastify } from 'lifeline-sse/server'
 
 const hub = createHub()
 const app = Fastify()

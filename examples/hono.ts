@@ -8,7 +8,7 @@
 import { type HttpBindings, serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { Hono } from 'hono'
-import { createHub, handleFetch } from '../src/server/index.ts'
+import { createHub, handleFetch } from 'lifeline-sse/server'
 
 const hub = createHub()
 const app = new Hono<{ Bindings: HttpBindings }>()

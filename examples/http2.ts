@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { createSecureServer } from 'node:http2'
-import { createHub, handleNode } from '../src/server/index.ts'
+import { createHub, handleNode } from 'lifeline-sse/server'
 
 const [keyFile = '/tmp/key.pem', certFile = '/tmp/cert.pem'] = process.argv.slice(2)
 const hub = createHub()

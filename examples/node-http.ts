@@ -5,7 +5,7 @@
  *   curl -X POST 'http://127.0.0.1:8080/publish?topic=news' -d 'hello'
  */
 import { createServer } from 'node:http'
-import { createHub, handleNode } from '../src/server/index.ts'
+import { createHub, handleNode } from 'lifeline-sse/server'
 
 const hub = createHub({ heartbeatMs: 15_000 })
 

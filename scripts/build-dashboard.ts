@@ -1,19 +1,19 @@
 /**
- * Prebuilds the dashboard page for a published package: bundles src/hub/dashboard/static (the page
+ * Prebuilds the dashboard page for a published package: bundles packages/lifeline-hub/src/dashboard/static (the page
  * script with Lifeline's client and uPlot, and the styles) with esbuild and writes
- * `app.js`, `app.css` and `index.html` to dist/hub/dashboard/static/, where the built hub looks first.
+ * `app.js`, `app.css` and `index.html` to packages/lifeline-hub/dist/dashboard/static/, where the built hub looks first.
  * From a clone this step is optional: the hub bundles the same sources in memory on first request.
  *
- *   node scripts/build-dashboard.ts [outDir]      (default dist/hub/dashboard/static)
+ *   node scripts/build-dashboard.ts [outDir]      (default packages/lifeline-hub/dist/dashboard/static)
  */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { bundleFromSource, STATIC_DIR } from '../src/hub/dashboard/assets.ts'
+import { bundleFromSource, STATIC_DIR } from '../packages/lifeline-hub/src/dashboard/assets.ts'
 
 export const DEFAULT_OUT_DIR = resolve(
   fileURLToPath(new URL('..', import.meta.url)),
-  'dist/hub/dashboard/static',
+  'packages/lifeline-hub/dist/dashboard/static',
 )
 
 /** Writes the three files; returns their sizes in bytes. */

@@ -64,8 +64,13 @@ if [ ! -e "$policy" ]; then
   chmod +x "$policy"
   made_policy=1
 fi
-cleanup() { [ "$made_policy" = 1 ] && rm -f "$policy"; }
+# An EXIT trap's status becomes the script's: it must end 0 when there was nothing to remove.
+cleanup() {
+  if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
+  return 0
+}
 trap cleanup EXIT
 
 echo "ensure-proxies: installing ${installable[*]} with apt-get (services are not started)" >&2
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${installable[@]}" >/dev/null
+exit 0

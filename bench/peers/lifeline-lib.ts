@@ -6,8 +6,8 @@
  * Run: npx node bench/peers/lifeline-lib.ts --port 8005
  */
 import type { ServerResponse } from 'node:http'
-import { handleNode } from '../../src/adapters/node.ts'
-import { createHub } from '../../src/server/hub.ts'
+import { handleNode } from '../../packages/lifeline-sse/src/adapters/node.ts'
+import { createHub } from '../../packages/lifeline-sse/src/server/hub.ts'
 import { parsePeerArgs, serveNodePeer } from './common.ts'
 import { anyBackedUp } from './turns.ts'
 

@@ -50,7 +50,7 @@ export function peerCommand(name: PeerName, port: number, options: PeerOptions =
   const args = ['--port', String(port)]
   if (name === 'lifeline') {
     const hub = [
-      join(root, 'src', 'cli', 'main.ts'),
+      join(root, 'packages', 'lifeline-hub', 'src', 'cli', 'main.ts'),
       'serve',
       '--host',
       '127.0.0.1',

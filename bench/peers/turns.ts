@@ -10,7 +10,7 @@
  *   BACKLOG_LIMIT bytes, wait 1 ms (so no server is measured piling up memory it cannot send).
  *
  * Both stop at `durationMs` (and `tick` after `count` events). Payloads are the bench's own
- * (`lb1 <seq> <sentAt> <padding>`, src/bench/payload.ts): the receivers read the seq for loss,
+ * (`lb1 <seq> <sentAt> <padding>`, packages/lifeline-hub/src/loadtool/payload.ts): the receivers read the seq for loss,
  * duplicates and order, and the send time for latency.
  *
  * Routes a peer adds (bench/peers/README.md):
@@ -18,7 +18,7 @@
  *   GET  /bench/streams  `{"streams": n}`: the streams the server still counts as open
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { formatPayload, makePadding, sharedNow } from '../../src/bench/payload.ts'
+import { formatPayload, makePadding, sharedNow } from '../../packages/lifeline-hub/src/loadtool/payload.ts'
 
 /** A response holding more than this many unsent bytes pauses the flood (1 ms waits). */
 export const BACKLOG_LIMIT = 64 * 1024

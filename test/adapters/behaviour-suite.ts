@@ -5,9 +5,14 @@
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { AdapterOptions } from '../../src/adapters/request.ts'
-import { createHub } from '../../src/server/hub.ts'
-import type { CloseReason, Hub, HubOptions, StreamHandle } from '../../src/server/types.ts'
+import type { AdapterOptions } from '../../packages/lifeline-sse/src/adapters/open-stream.ts'
+import { createHub } from '../../packages/lifeline-sse/src/server/hub.ts'
+import type {
+  CloseReason,
+  Hub,
+  HubOptions,
+  StreamHandle,
+} from '../../packages/lifeline-sse/src/server/types.ts'
 import { openRaw, type RawStream } from '../server/sse-client.ts'
 
 export interface Mounted {

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express from 'express'
-import { handleNode } from '../../src/adapters/node.ts'
+import { handleNode } from '../../packages/lifeline-sse/src/adapters/node.ts'
 import { behaviourSuite } from './behaviour-suite.ts'
 
 behaviourSuite('Express', async (hub, options) => {

@@ -1,5 +1,5 @@
 import Fastify from 'fastify'
-import { handleFastify } from '../../src/adapters/fastify.ts'
+import { handleFastify } from '../../packages/lifeline-sse/src/adapters/fastify.ts'
 import { behaviourSuite } from './behaviour-suite.ts'
 
 behaviourSuite('Fastify', async (hub, options) => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { handleFetch } from '../../src/adapters/fetch.ts'
-import { createHub } from '../../src/server/hub.ts'
-import type { CloseReason } from '../../src/server/types.ts'
+import { handleFetch } from '../../packages/lifeline-sse/src/adapters/fetch.ts'
+import { createHub } from '../../packages/lifeline-sse/src/server/hub.ts'
+import type { CloseReason } from '../../packages/lifeline-sse/src/server/types.ts'
 
 const decoder = new TextDecoder()
 

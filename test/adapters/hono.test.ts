@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { type HttpBindings, type ServerType, serve } from '@hono/node-server'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import { Hono } from 'hono'
-import { handleFetch } from '../../src/adapters/fetch.ts'
+import { handleFetch } from '../../packages/lifeline-sse/src/adapters/fetch.ts'
 import { behaviourSuite } from './behaviour-suite.ts'
 
 behaviourSuite('Hono (@hono/node-server)', async (hub, options) => {

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { handleNode } from '../../src/adapters/node.ts'
+import { handleNode } from '../../packages/lifeline-sse/src/adapters/node.ts'
 import { behaviourSuite } from './behaviour-suite.ts'
 
 behaviourSuite('node:http', async (hub, options) => {

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict'
 import { createServer, type ServerResponse } from 'node:http'
 import { test } from 'node:test'
 import { startPeer } from '../../bench/peers/start.ts'
-import { runBench } from '../../src/bench/run.ts'
-import { resolveTarget } from '../../src/bench/target.ts'
+import { runBench } from '../../packages/lifeline-hub/src/loadtool/run.ts'
+import { resolveTarget } from '../../packages/lifeline-hub/src/loadtool/target.ts'
 
 test('bench receives every published event on every stream of a plain node:http peer', async (t) => {
   const peer = await startPeer('node-http')

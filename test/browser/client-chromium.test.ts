@@ -21,7 +21,9 @@ interface Seen {
 const WAIT_MS = 45_000
 
 test('the bundled client in Chromium: events, reconnect after a drop, Last-Event-ID, online and visible wake, cross-origin', async (t) => {
-  const script = await bundleForBrowser('src/client/index.ts', { globalName: 'Lifeline' })
+  const script = await bundleForBrowser('packages/lifeline-sse/src/client/index.ts', {
+    globalName: 'Lifeline',
+  })
   const requests: Seen[] = []
   const open = new Set<ServerResponse>()
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -63,10 +65,10 @@ test('the bundled client in Chromium: events, reconnect after a drop, Last-Event
 
   await page.evaluate(() => {
     const w = window as unknown as {
-      Lifeline: typeof import('../../src/client/index.ts')
+      Lifeline: typeof import('../../packages/lifeline-sse/src/client/index.ts')
       got: Array<[string, string, string]>
       states: string[]
-      source: InstanceType<typeof import('../../src/client/index.ts').EventSource>
+      source: InstanceType<typeof import('../../packages/lifeline-sse/src/client/index.ts').EventSource>
     }
     w.got = []
     w.states = []
@@ -97,7 +99,7 @@ test('the bundled client in Chromium: events, reconnect after a drop, Last-Event
   // A pending reconnect (Retry-After: 600 s) is skipped when the page comes back online.
   await page.evaluate(() => {
     const w = window as unknown as {
-      Lifeline: typeof import('../../src/client/index.ts')
+      Lifeline: typeof import('../../packages/lifeline-sse/src/client/index.ts')
       busy: string[]
       waiting: number
     }
@@ -129,7 +131,7 @@ test('the bundled client in Chromium: events, reconnect after a drop, Last-Event
   // heartbeatTimeout (its stream would likely have been killed meanwhile).
   await page.evaluate(async () => {
     const w = window as unknown as {
-      Lifeline: typeof import('../../src/client/index.ts')
+      Lifeline: typeof import('../../packages/lifeline-sse/src/client/index.ts')
       hidden: string[]
       visibility: DocumentVisibilityState
     }
@@ -195,7 +197,10 @@ test('the bundled client in Chromium: events, reconnect after a drop, Last-Event
   })
   const crossOrigin = `http://127.0.0.1:${(cross.address() as AddressInfo).port}`
   await page.evaluate((url) => {
-    const w = window as unknown as { Lifeline: typeof import('../../src/client/index.ts'); cross: string[][] }
+    const w = window as unknown as {
+      Lifeline: typeof import('../../packages/lifeline-sse/src/client/index.ts')
+      cross: string[][]
+    }
     w.cross = []
     const source = new w.Lifeline.EventSource(url, {
       withCredentials: true,

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import { EventSource as NpmEventSource } from 'eventsource'
-import { LifelineEventSource } from '../../src/client/index.ts'
+import { LifelineEventSource } from '../../packages/lifeline-sse/src/client/index.ts'
 import { bundleForBrowser, launchChromium } from '../helpers/chromium.ts'
 
 const enc = new TextEncoder()
@@ -53,7 +53,9 @@ interface Outcome {
 }
 
 test('native EventSource, eventsource npm and our client read the same streams the same way', async (t) => {
-  const script = await bundleForBrowser('src/client/index.ts', { globalName: 'Lifeline' })
+  const script = await bundleForBrowser('packages/lifeline-sse/src/client/index.ts', {
+    globalName: 'Lifeline',
+  })
   const resumed = new Map<string, string | null>()
   const seen = new Map<string, number>()
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
@@ -95,8 +97,9 @@ test('native EventSource, eventsource npm and our client read the same streams t
   const readInPage = (paths: string[], which: 'native' | 'ours') =>
     page.evaluate(
       async ({ paths, which, types }) => {
-        const Lifeline = (window as unknown as { Lifeline: typeof import('../../src/client/index.ts') })
-          .Lifeline
+        const Lifeline = (
+          window as unknown as { Lifeline: typeof import('../../packages/lifeline-sse/src/client/index.ts') }
+        ).Lifeline
         const results: Array<Array<[string, string, string]>> = []
         for (const path of paths) {
           const source =

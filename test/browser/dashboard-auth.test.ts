@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { type JWTPayload, SignJWT } from 'jose'
 import type { Browser } from 'playwright-core'
-import { type App, createApp } from '../../src/hub/app.ts'
+import { type App, createApp } from '../../packages/lifeline-hub/src/app/app.ts'
 import { launchChromium } from '../helpers/chromium.ts'
 
 const WAIT_MS = 20_000

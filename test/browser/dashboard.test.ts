@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { mkdir } from 'node:fs/promises'
 import { after, before, describe, test } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
-import { type App, createApp } from '../../src/hub/app.ts'
+import { type App, createApp } from '../../packages/lifeline-hub/src/app/app.ts'
 import { launchChromium } from '../helpers/chromium.ts'
 import { openRaw, type RawStream } from '../server/sse-client.ts'
 

@@ -16,9 +16,9 @@
  *    faults, has come and gone), plus what the history holds for the events published in between.
  */
 import { freePort, startPeer } from '../../bench/peers/start.ts'
-import { sampleProc } from '../../src/bench/proc.ts'
-import { RawSseStream } from '../../src/bench/raw-sse.ts'
-import { EventStreamParser } from '../../src/protocol/parse.ts'
+import { sampleProc } from '../../packages/lifeline-hub/src/loadtool/proc.ts'
+import { RawSseStream } from '../../packages/lifeline-hub/src/loadtool/raw-sse.ts'
+import { EventStreamParser } from '../../packages/lifeline-sse/src/protocol/parse.ts'
 import { ChaosProxy, type DeadConnection } from '../helpers/chaos-proxy.ts'
 import { heapAfterGc, inspectorNodeOptions } from './heap-probe.ts'
 
@@ -236,7 +236,7 @@ export async function runChaos(params: ChaosParams): Promise<ChaosResult> {
     }
 
     // Publish straight to the hub (not through the proxy), one request at a time per topic. The hub's
-    // memory ids are `<epoch>-<seq>` with seq +1 per event (DESIGN.md §4), which gives the total order.
+    // memory ids are `<epoch>-<seq>` with seq +1 per event (docs/design.md §4), which gives the total order.
     const published: { id: string; topic: string; seq: number }[] = []
     const publish = async (topic: string, data: string) => {
       const id = await publishOnce(topic, data)

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { DEFAULT_RETRY, parseRetryAfter, reconnectDelay, resolveRetry } from '../../src/client/backoff.ts'
+import {
+  DEFAULT_RETRY,
+  parseRetryAfter,
+  reconnectDelay,
+  resolveRetry,
+} from '../../packages/lifeline-sse/src/client/backoff.ts'
 
-test('defaults are 1000 ms, 30 s, factor 2, unlimited attempts (DESIGN.md §7)', () => {
+test('defaults are 1000 ms, 30 s, factor 2, unlimited attempts (docs/design.md §7)', () => {
   assert.deepEqual(DEFAULT_RETRY, { initialDelay: 1000, maxDelay: 30_000, factor: 2, maxAttempts: Infinity })
   assert.deepEqual(resolveRetry({ maxDelay: 5 }), { ...DEFAULT_RETRY, maxDelay: 5 })
 })

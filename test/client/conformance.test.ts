@@ -5,7 +5,11 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { type ClientClock, LifelineEventSource, memoryStore } from '../../src/client/index.ts'
+import {
+  type ClientClock,
+  LifelineEventSource,
+  memoryStore,
+} from '../../packages/lifeline-sse/src/client/index.ts'
 import { Collector } from './collect.ts'
 import { openStream, startScriptedServer } from './scripted-server.ts'
 import { readData, readOnce } from './stream-fixture.ts'

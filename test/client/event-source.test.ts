@@ -1,5 +1,5 @@
 /**
- * Every reconnection rule of the client (DESIGN.md §7, issue 5) against real local servers. Delays are
+ * Every reconnection rule of the client (docs/design.md §7) against real local servers. Delays are
  * observed through an injected clock whose timers fire at once, so backoff is asserted without waiting.
  */
 import assert from 'node:assert/strict'
@@ -14,7 +14,7 @@ import {
   type StateChangeEvent,
   type StorageLike,
   subscribe,
-} from '../../src/client/index.ts'
+} from '../../packages/lifeline-sse/src/client/index.ts'
 import { Collector } from './collect.ts'
 import { openStream, startScriptedServer } from './scripted-server.ts'
 

@@ -1,11 +1,11 @@
-/** src/client ships to browsers: it imports only its own files and src/protocol (DESIGN.md §1). */
+/** The client (packages/lifeline-sse/src/client) ships to browsers: it imports only its own files and src/protocol (docs/design.md §1). */
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { build } from 'esbuild'
 
-const DIR = 'src/client'
+const DIR = 'packages/lifeline-sse/src/client'
 
 test('src/client imports nothing but ./ and ../protocol/ files', () => {
   const files = readdirSync(DIR).filter((name) => name.endsWith('.ts'))
@@ -32,7 +32,11 @@ test('it bundles for the browser platform with no Node built-in', async () => {
   })
   const inputs = Object.keys(result.metafile.inputs)
   assert.ok(
-    inputs.every((path) => path.startsWith('src/client/') || path.startsWith('src/protocol/')),
+    inputs.every(
+      (path) =>
+        path.startsWith('packages/lifeline-sse/src/client/') ||
+        path.startsWith('packages/lifeline-sse/src/protocol/'),
+    ),
     `${inputs}`,
   )
 })

@@ -8,7 +8,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import { createChannel, createSession } from 'better-sse'
-import { LifelineEventSource } from '../../src/client/index.ts'
+import { LifelineEventSource } from '../../packages/lifeline-sse/src/client/index.ts'
 import { Collector } from './collect.ts'
 
 test('reads better-sse sessions and channels, and resumes with their ids', async (t) => {

@@ -2,7 +2,10 @@
  * Serve a scripted stream once, read it with a client, and return what the client dispatched. The
  * second request is answered 204, which fails the client for good, so every read ends deterministically.
  */
-import { LifelineEventSource, type LifelineEventSourceInit } from '../../src/client/index.ts'
+import {
+  LifelineEventSource,
+  type LifelineEventSourceInit,
+} from '../../packages/lifeline-sse/src/client/index.ts'
 import { Collector, type Seen } from './collect.ts'
 import { openStream, type RecordedRequest, startScriptedServer } from './scripted-server.ts'
 

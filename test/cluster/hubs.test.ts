@@ -1,11 +1,11 @@
 /**
  * Cluster mode end to end: real `lifeline serve --redis` processes on one real redis-server, real TCP
- * streams. DESIGN.md §2, §4, §8; issue 8's must-show.
+ * streams. docs/design.md §2, §4, §8.
  */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { LifelineEventSource } from '../../src/client/index.ts'
-import type { ParsedEvent } from '../../src/protocol/types.ts'
+import { LifelineEventSource } from '../../packages/lifeline-sse/src/client/index.ts'
+import type { ParsedEvent } from '../../packages/lifeline-sse/src/protocol/types.ts'
 import { startRedisServer } from '../helpers/redis-server.ts'
 import {
   http,

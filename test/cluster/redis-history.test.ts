@@ -11,9 +11,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { LifelineError } from '../../src/protocol/errors.ts'
-import { createRedisHistory, redisKeys } from '../../src/redis/index.ts'
-import type { History, ResetReason, StoredEvent } from '../../src/server/history/history.ts'
+import { LifelineError } from '../../packages/lifeline-sse/src/protocol/errors.ts'
+import { createRedisHistory, redisKeys } from '../../packages/lifeline-sse/src/redis/index.ts'
+import type {
+  History,
+  ResetReason,
+  StoredEvent,
+} from '../../packages/lifeline-sse/src/server/history/history.ts'
 import { startRedisCluster, startRedisServer } from '../helpers/redis-server.ts'
 
 const DEADLINE_MS = 15_000
@@ -350,7 +354,7 @@ test('without the ioredis package, cluster mode fails with one error naming the 
   // A copy of the sources in a temp dir with no node_modules anywhere above it: `ioredis` is really missing.
   const dir = await mkdtemp(join(tmpdir(), 'lifeline-no-ioredis-'))
   t.after(() => rm(dir, { recursive: true, force: true }))
-  const src = fileURLToPath(new URL('../../src/', import.meta.url))
+  const src = fileURLToPath(new URL('../../packages/lifeline-sse/src/', import.meta.url))
   for (const part of ['protocol', 'server/history', 'redis'])
     await cp(join(src, part), join(dir, 'src', part), { recursive: true })
   await writeFile(join(dir, 'package.json'), '{"type": "module"}\n')

@@ -9,9 +9,9 @@ import { connect as netConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { FileHistory } from '../../src/server/history/file.ts'
-import type { History } from '../../src/server/history/history.ts'
-import { MemoryHistory } from '../../src/server/history/memory.ts'
+import { FileHistory } from '../../packages/lifeline-sse/src/server/history/file.ts'
+import type { History } from '../../packages/lifeline-sse/src/server/history/history.ts'
+import { MemoryHistory } from '../../packages/lifeline-sse/src/server/history/memory.ts'
 import { connect, startHub, type TestHub, waitForStreams } from './helpers.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'lifeline-delivery-'))

@@ -11,10 +11,10 @@ import {
   type Server,
 } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { handleNode } from '../../src/adapters/node.ts'
-import { EventStreamParser } from '../../src/protocol/parse.ts'
-import { createHub } from '../../src/server/hub.ts'
-import type { Hub, HubOptions } from '../../src/server/types.ts'
+import { handleNode } from '../../packages/lifeline-sse/src/adapters/node.ts'
+import { EventStreamParser } from '../../packages/lifeline-sse/src/protocol/parse.ts'
+import { createHub } from '../../packages/lifeline-sse/src/server/hub.ts'
+import type { Hub, HubOptions } from '../../packages/lifeline-sse/src/server/types.ts'
 
 export interface Received {
   readonly type: string

@@ -23,7 +23,7 @@ async function startCli(path?: string): Promise<ChildHub> {
       probe.close(() => resolve(p))
     })
   })
-  const cli = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+  const cli = fileURLToPath(new URL('../../packages/lifeline-hub/src/cli/main.ts', import.meta.url))
   const child = spawn(
     process.execPath,
     [

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { LifelineError } from '../../src/protocol/errors.ts'
+import { LifelineError } from '../../packages/lifeline-sse/src/protocol/errors.ts'
 import {
   compileMatcher,
   TopicIndex,
   validatePattern,
   validatePublishTopic,
   validateTopic,
-} from '../../src/server/topics.ts'
+} from '../../packages/lifeline-sse/src/server/topics.ts'
 
 function code(fn: () => void): string | undefined {
   try {

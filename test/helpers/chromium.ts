@@ -4,7 +4,7 @@
  *
  *   const browser = await launchChromium()
  *   t.after(() => browser.close())
- *   const js = await bundleForBrowser('src/client/index.ts', { globalName: 'Lifeline' })
+ *   const js = await bundleForBrowser('packages/lifeline-sse/src/client/index.ts', { globalName: 'Lifeline' })
  */
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'

@@ -17,7 +17,7 @@ import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { openProbe, type Probe } from '../../src/doctor/probe.ts'
+import { openProbe, type Probe } from '../../packages/lifeline-hub/src/doctor/probe.ts'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const START_TIMEOUT_MS = 15_000
@@ -313,7 +313,7 @@ export async function startHub(args: readonly string[] = [], port?: number): Pro
   const child = spawn(
     process.execPath,
     [
-      join(ROOT, 'src/cli/main.ts'),
+      join(ROOT, 'packages/lifeline-hub/src/cli/main.ts'),
       'serve',
       '--host',
       '127.0.0.1',

@@ -1,8 +1,8 @@
 /** `createApp` runs a hub in-process (for other parts' tests and embedders) with the same routes. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { createApp } from '../../src/hub/app.ts'
-import { createLogger } from '../../src/hub/logging.ts'
+import { createApp } from '../../packages/lifeline-hub/src/app/app.ts'
+import { createLogger } from '../../packages/lifeline-hub/src/app/logging.ts'
 import { http, openStream, publish } from './serve-process.ts'
 
 test('createApp listens on a free port, serves streams and publishes, and closes cleanly', async (t) => {

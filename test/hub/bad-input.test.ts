@@ -1,5 +1,5 @@
 /**
- * The bad-input sweep (issue 6): each hostile request gets a clear 4xx (or a timed-out socket for
+ * The bad-input sweep: each hostile request gets a clear 4xx (or a timed-out socket for
  * slowloris), the process stays healthy, and two well-behaved subscribers receive every event published
  * throughout, in order.
  */

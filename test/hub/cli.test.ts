@@ -11,10 +11,14 @@ import { REPO_ROOT, runCli, startServe } from './serve-process.ts'
 test('lifeline publish and lifeline tail talk to a hub; tail shows reconnecting on stderr', async (t) => {
   const hub = await startServe([])
   t.after(() => hub.stop('SIGKILL'))
-  const tail = spawn(process.execPath, ['src/cli/main.ts', 'tail', '--url', hub.url, '--topic', 'cli'], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const tail = spawn(
+    process.execPath,
+    ['packages/lifeline-hub/src/cli/main.ts', 'tail', '--url', hub.url, '--topic', 'cli'],
+    {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   t.after(() => tail.kill('SIGKILL'))
   let out = ''
   let err = ''

@@ -1,14 +1,18 @@
 /**
  * The README configuration table, docs/configuration.md and `lifeline serve --help` all say what the
- * one options table in src/hub/options.ts says. To regenerate the two documents after changing the
+ * one options table in packages/lifeline-hub/src/app/config-table.ts says. To regenerate the two documents after changing the
  * table: `LIFELINE_WRITE_DOCS=1 npx node --test test/hub/config-reference.test.ts`.
  */
 import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { optionHelp } from '../../src/cli/serve-command.ts'
-import { CONFIG_FILE_OPTION, OPTIONS, renderConfigTable } from '../../src/hub/options.ts'
+import {
+  CONFIG_FILE_OPTION,
+  OPTIONS,
+  renderConfigTable,
+} from '../../packages/lifeline-hub/src/app/config-table.ts'
+import { optionHelp } from '../../packages/lifeline-hub/src/cli/serve.ts'
 import { REPO_ROOT, runCli } from './serve-process.ts'
 
 const START = '<!-- config:start -->'

@@ -4,12 +4,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import { patternCovers } from '../../src/hub/auth.ts'
-import { createClientAddressResolver } from '../../src/hub/client-address.ts'
-import { ConfigError, configWithDefaults, resolveConfig } from '../../src/hub/config.ts'
-import type { Req } from '../../src/hub/http-error.ts'
-import { OPTIONS } from '../../src/hub/options.ts'
-import { formatDuration, formatSize, parseDuration, parseSize } from '../../src/hub/units.ts'
+import { patternCovers } from '../../packages/lifeline-hub/src/app/auth.ts'
+import { createClientAddressResolver } from '../../packages/lifeline-hub/src/app/client-address.ts'
+import { ConfigError, configWithDefaults, resolveConfig } from '../../packages/lifeline-hub/src/app/config.ts'
+import { OPTIONS } from '../../packages/lifeline-hub/src/app/config-table.ts'
+import type { Req } from '../../packages/lifeline-hub/src/shared/http-error.ts'
+import {
+  formatDuration,
+  formatSize,
+  parseDuration,
+  parseSize,
+} from '../../packages/lifeline-hub/src/shared/units.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'lifeline-config-'))
 after(() => rmSync(dir, { recursive: true, force: true }))

@@ -13,8 +13,8 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import { EventStreamParser } from '../../src/protocol/index.ts'
-import type { ParsedEvent } from '../../src/protocol/types.ts'
+import { EventStreamParser } from '../../packages/lifeline-sse/src/protocol/index.ts'
+import type { ParsedEvent } from '../../packages/lifeline-sse/src/protocol/types.ts'
 import { http, openStream, publish, startServe } from './serve-process.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'lifeline-life-'))

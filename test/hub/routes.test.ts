@@ -1,5 +1,5 @@
 /**
- * The real `lifeline serve` process over HTTP: every route of DESIGN.md §5, every error status with its
+ * The real `lifeline serve` process over HTTP: every route of docs/design.md §5, every error status with its
  * JSON body, and metrics that match what the test did.
  */
 import assert from 'node:assert/strict'

@@ -6,11 +6,11 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { fileURLToPath } from 'node:url'
-import { EventStreamParser } from '../../src/protocol/index.ts'
-import type { ParsedEvent } from '../../src/protocol/types.ts'
+import { EventStreamParser } from '../../packages/lifeline-sse/src/protocol/index.ts'
+import type { ParsedEvent } from '../../packages/lifeline-sse/src/protocol/types.ts'
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const MAIN = 'src/cli/main.ts'
+const MAIN = 'packages/lifeline-hub/src/cli/main.ts'
 const READY_MS = 30_000
 
 export interface LogLine {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { encodeComment, encodeEvent, encodeRetry } from '../../src/protocol/encode.ts'
-import { LifelineError } from '../../src/protocol/errors.ts'
-import { EventStreamParser } from '../../src/protocol/parse.ts'
-import type { ParsedEvent, SseEvent } from '../../src/protocol/types.ts'
+import { encodeComment, encodeEvent, encodeRetry } from '../../packages/lifeline-sse/src/protocol/encode.ts'
+import { LifelineError } from '../../packages/lifeline-sse/src/protocol/errors.ts'
+import { EventStreamParser } from '../../packages/lifeline-sse/src/protocol/parse.ts'
+import type { ParsedEvent, SseEvent } from '../../packages/lifeline-sse/src/protocol/types.ts'
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b)
 

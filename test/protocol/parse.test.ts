@@ -3,9 +3,12 @@ import { describe, test } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { createParser } from 'eventsource-parser'
-import { LifelineError } from '../../src/protocol/errors.ts'
-import { DEFAULT_MAX_EVENT_LENGTH, EventStreamParser } from '../../src/protocol/parse.ts'
-import type { ParsedEvent } from '../../src/protocol/types.ts'
+import { LifelineError } from '../../packages/lifeline-sse/src/protocol/errors.ts'
+import {
+  DEFAULT_MAX_EVENT_LENGTH,
+  EventStreamParser,
+} from '../../packages/lifeline-sse/src/protocol/parse.ts'
+import type { ParsedEvent } from '../../packages/lifeline-sse/src/protocol/types.ts'
 
 interface Seen {
   events: ParsedEvent[]

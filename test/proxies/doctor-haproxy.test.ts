@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { runDoctor } from '../../src/doctor/doctor.ts'
+import { runDoctor } from '../../packages/lifeline-hub/src/doctor/doctor.ts'
 import { type RunningHub, startHaproxy, startHub } from '../helpers/proxies.ts'
 
 type T = { after: (fn: () => Promise<void> | void) => void }

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import type { DoctorReport } from '../../src/doctor/doctor.ts'
-import { runDoctor } from '../../src/doctor/doctor.ts'
+import type { DoctorReport } from '../../packages/lifeline-hub/src/doctor/doctor.ts'
+import { runDoctor } from '../../packages/lifeline-hub/src/doctor/doctor.ts'
 import { type RunningHub, startHub, startNginx } from '../helpers/proxies.ts'
 
 type T = { after: (fn: () => Promise<void> | void) => void }

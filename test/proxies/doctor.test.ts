@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { describe, test } from 'node:test'
-import type { CheckResult } from '../../src/doctor/checks.ts'
-import { type DoctorReport, runDoctor } from '../../src/doctor/doctor.ts'
+import type { CheckResult } from '../../packages/lifeline-hub/src/doctor/checks.ts'
+import { type DoctorReport, runDoctor } from '../../packages/lifeline-hub/src/doctor/doctor.ts'
 import { type FixtureOptions, startFixture } from './sse-fixture.ts'
 
 const WATCH_MS = 1_500
@@ -81,7 +81,7 @@ describe('lifeline doctor against a local SSE server', () => {
     const fixture = await startFixture({ heartbeatMs: 0, noCache: false })
     t.after(() => fixture.close())
     const script = [
-      "import { doctorCommand } from './src/cli/doctor.ts'",
+      "import { doctorCommand } from './packages/lifeline-hub/src/cli/doctor.ts'",
       'await doctorCommand().parseAsync(process.argv.slice(1), { from: "user" })',
     ].join('\n')
     const child = spawn(

@@ -151,7 +151,7 @@ describe('Grafana dashboard and Prometheus alerts', () => {
         await new Promise((r) => setTimeout(r, 200))
       }
     }
-    // A cluster node reports ready once it reads the stream (DESIGN.md §8).
+    // A cluster node reports ready once it reads the stream (docs/design.md §8).
     await until(READY, 1, 'lifeline_ready not 1 within 15 s of start')
     assert.equal(await sample(BACKEND_ERRORS), 0)
     await redis.kill()

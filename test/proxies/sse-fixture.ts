@@ -7,7 +7,7 @@ import { once } from 'node:events'
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createGzip, type Gzip } from 'node:zlib'
-import { encodeComment, encodeEvent } from '../../src/protocol/encode.ts'
+import { encodeComment, encodeEvent } from '../../packages/lifeline-sse/src/protocol/encode.ts'
 
 export interface FixtureOptions {
   /** Comment every this many ms. 0: none. */

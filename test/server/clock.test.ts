@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { type ClockTarget, SweepClock } from '../../src/server/clock.ts'
+import { type ClockTarget, SweepClock } from '../../packages/lifeline-sse/src/server/clock.ts'
 
 class Target implements ClockTarget {
   clockSlot = -1

@@ -12,10 +12,10 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
-import { handleNode } from '../../src/adapters/node.ts'
-import { INHERIT_GRACE_MS, userTimeoutSupported } from '../../src/adapters/socket.ts'
-import { createHub } from '../../src/server/hub.ts'
-import type { CloseReason } from '../../src/server/types.ts'
+import { handleNode } from '../../packages/lifeline-sse/src/adapters/node.ts'
+import { INHERIT_GRACE_MS, userTimeoutSupported } from '../../packages/lifeline-sse/src/adapters/socket.ts'
+import { createHub } from '../../packages/lifeline-sse/src/server/hub.ts'
+import type { CloseReason } from '../../packages/lifeline-sse/src/server/types.ts'
 
 const HEARTBEAT_MS = 1_000
 const WRITE_TIMEOUT_MS = 2_000

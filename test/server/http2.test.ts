@@ -2,10 +2,10 @@ import assert from 'node:assert/strict'
 import { connect, constants, createServer } from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
-import { handleNode } from '../../src/adapters/node.ts'
-import { EventStreamParser } from '../../src/protocol/parse.ts'
-import { createHub } from '../../src/server/hub.ts'
-import type { CloseReason } from '../../src/server/types.ts'
+import { handleNode } from '../../packages/lifeline-sse/src/adapters/node.ts'
+import { EventStreamParser } from '../../packages/lifeline-sse/src/protocol/parse.ts'
+import { createHub } from '../../packages/lifeline-sse/src/server/hub.ts'
+import type { CloseReason } from '../../packages/lifeline-sse/src/server/types.ts'
 
 const within = <T>(what: string, promise: Promise<T>, ms = 10_000): Promise<T> => {
   let timer: ReturnType<typeof setTimeout> | undefined

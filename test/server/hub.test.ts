@@ -2,13 +2,16 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
-import { handleNode } from '../../src/adapters/node.ts'
-import { EventStreamParser } from '../../src/protocol/parse.ts'
-import type { HistoryListener, ReadAfterResult } from '../../src/server/history/history.ts'
-import { MemoryHistory } from '../../src/server/history/memory.ts'
-import { createHub } from '../../src/server/hub.ts'
-import { resolveOptions, sweepIntervalMs } from '../../src/server/options.ts'
-import type { CloseReason, StreamHandle } from '../../src/server/types.ts'
+import { handleNode } from '../../packages/lifeline-sse/src/adapters/node.ts'
+import { EventStreamParser } from '../../packages/lifeline-sse/src/protocol/parse.ts'
+import type {
+  HistoryListener,
+  ReadAfterResult,
+} from '../../packages/lifeline-sse/src/server/history/history.ts'
+import { MemoryHistory } from '../../packages/lifeline-sse/src/server/history/memory.ts'
+import { createHub } from '../../packages/lifeline-sse/src/server/hub.ts'
+import { resolveOptions, sweepIntervalMs } from '../../packages/lifeline-sse/src/server/options.ts'
+import type { CloseReason, StreamHandle } from '../../packages/lifeline-sse/src/server/types.ts'
 import { MemorySink } from './memory-sink.ts'
 import { openRaw } from './sse-client.ts'
 

@@ -1,4 +1,8 @@
-import type { SinkListener, StreamSink, TransportTuning } from '../../src/server/types.ts'
+import type {
+  SinkListener,
+  StreamSink,
+  TransportTuning,
+} from '../../packages/lifeline-sse/src/server/types.ts'
 
 /**
  * A StreamSink that keeps bytes in memory: for unit tests of the hub's own logic (clock, batching,

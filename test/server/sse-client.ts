@@ -4,7 +4,7 @@
  * can tell a clean end (the final chunk) from a destroyed socket.
  */
 import { connect, type Socket } from 'node:net'
-import { EventStreamParser } from '../../src/protocol/parse.ts'
+import { EventStreamParser } from '../../packages/lifeline-sse/src/protocol/parse.ts'
 
 export interface Received {
   readonly type: string

@@ -1,4 +1,4 @@
-import type { HubConfig } from '../../src/hub/options.ts'
+import type { HubConfig } from '../../packages/lifeline-hub/src/app/config-table.ts'
 
 /** A hub for the conformance kit: loopback, quiet, a short long-poll (the kit waits 5-20 s at most). */
 export function conformanceHubConfig(extra: Partial<HubConfig> = {}): Partial<HubConfig> {

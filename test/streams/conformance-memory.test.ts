@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { DurableStreamTestServer } from '@durable-streams/server'
-import { type App, createApp } from '../../src/hub/app.ts'
+import { type App, createApp } from '../../packages/lifeline-hub/src/app/app.ts'
 import { conformanceHubConfig } from './conformance-hub.ts'
 import { describeFailures, KNOWN_FAILURES, runConformance } from './conformance-run.ts'
 

@@ -1,0 +1,119 @@
+/**
+ * Runs the hub process: resolve config (one clear line and exit 1 on a bad setting), start the app,
+ * print where it listens and what to try, drain on SIGTERM/SIGINT and exit 0.
+ */
+import { type App, createApp } from './app.ts'
+import { resolveConfig } from './config.ts'
+import { historyKind } from './history-store.ts'
+import { createLogger } from './logging.ts'
+import type { ConfigKey, HubConfig } from './config-table.ts'
+import { OPTIONS } from './config-table.ts'
+import { drainOnSignals, exitAfterDrain } from './shutdown.ts'
+import { LifelineError } from 'lifeline-sse/protocol'
+
+export function fail(message: string): never {
+  process.stderr.write(`lifeline: ${message}\n`)
+  process.exit(1)
+}
+
+export async function runServe(flags: Record<string, unknown>): Promise<void> {
+  const given: Partial<Record<ConfigKey, unknown>> = {}
+  for (const o of OPTIONS) if (flags[o.key] !== undefined) given[o.key] = flags[o.key]
+  let config: HubConfig
+  try {
+    config = resolveConfig({
+      flags: given,
+      env: process.env,
+      configFile: flags['config'] as string | undefined,
+    })
+  } catch (err) {
+    if (err instanceof LifelineError) fail(err.message)
+    throw err
+  }
+  const logger = createLogger(config.logLevel)
+  if (config.workers !== 1) {
+    const { serveWorkers } = await import('../cli/serve-workers.ts')
+    await serveWorkers(config, logger)
+    return
+  }
+  let app: App
+  try {
+    app = await createApp(config, { logger })
+  } catch (err) {
+    if (err instanceof LifelineError) fail(err.message)
+    throw err
+  }
+  let url: string
+  try {
+    url = await app.listen()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    fail(
+      code === 'EADDRINUSE'
+        ? `port ${config.port} on ${config.host} is in use: pick another with --port (or LIFELINE_PORT)`
+        : `cannot listen on ${config.host}:${config.port} (${(err as Error).message})`,
+    )
+  }
+  const auth = config.jwtSecret
+    ? 'HS256 secret'
+    : config.jwtPublicKey
+      ? 'public key'
+      : config.jwtJwks
+        ? 'JWKS'
+        : 'off'
+  logger.info(
+    { url, tls: config.tlsCert !== undefined, auth, history: historyKind(config) },
+    `lifeline hub listening on ${url}`,
+  )
+  if (auth === 'off') {
+    logger.warn(
+      'auth is off: anyone who can reach this port may publish and subscribe (set --jwt-secret, --jwt-public-key or --jwt-jwks)',
+    )
+  }
+  if (!app.hub.ready()) {
+    logger.warn(
+      { redis: redactUrl(config.redis) },
+      'history backend not reachable yet: /readyz answers 503 and publish 503 until it is',
+    )
+  }
+  process.stderr.write(banner(url, config))
+
+  const drain = exitAfterDrain({
+    logger,
+    shutdownTimeoutMs: config.shutdownTimeout,
+    message: 'draining: readiness fails, streams are closed with a retry hint',
+    close: () => app.close(),
+  })
+  drainOnSignals(drain, logger)
+}
+
+export function banner(url: string, config: HubConfig): string {
+  const k = config.tlsCert ? ' -k' : ''
+  const auth =
+    config.jwtSecret || config.jwtPublicKey || config.jwtJwks ? ' -H "Authorization: Bearer $TOKEN"' : ''
+  return [
+    '',
+    `  Lifeline hub on ${url}`,
+    '',
+    `  subscribe  curl -N${k}${auth} '${url}/events?topic=demo'`,
+    `  publish    curl${k}${auth} -H 'content-type: application/json' -d '{"topic":"demo","data":"hello"}' ${url}/publish`,
+    `  metrics    ${url}/metrics`,
+    `  health     ${url}/healthz   ${url}/readyz`,
+    `  streams    ${url}/api/connections`,
+    `  dashboard  ${url}/`,
+    '',
+    '',
+  ].join('\n')
+}
+
+/** A Redis URL without its password, for logs. */
+function redactUrl(url: string | undefined): string | undefined {
+  if (!url) return url
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.href
+  } catch {
+    return 'invalid url'
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * `lifeline serve --workers N` (N != 1): the primary process (src/hub/workers/primary.ts) starts the
+ * workers, prints where they listen, and on SIGTERM/SIGINT drains every worker and exits 0.
+ */
+import { historyKind } from '../app/history-store.ts'
+import type { Logger } from '../app/logging.ts'
+import type { HubConfig } from '../app/config-table.ts'
+import { drainOnSignals, exitAfterDrain } from '../app/shutdown.ts'
+import { type Primary, startPrimary, workerCount, workersUnsupported } from '../app/workers/primary.ts'
+import { banner, fail } from '../app/run.ts'
+
+export async function serveWorkers(config: HubConfig, logger: Logger): Promise<void> {
+  const unsupported = workersUnsupported()
+  if (unsupported !== undefined) fail(unsupported)
+  const primaryLog = logger.child({ role: 'primary' })
+  let primary: Primary
+  try {
+    primary = await startPrimary(config, primaryLog)
+  } catch (err) {
+    fail(`--workers ${workerCount(config)}: ${(err as Error).message}`)
+  }
+  const url = primary.url
+  primaryLog.info(
+    { url, workers: primary.workers, tls: config.tlsCert !== undefined, history: historyKind(config) },
+    `lifeline hub listening on ${url} (${primary.workers} workers)`,
+  )
+  if (!config.jwtSecret && !config.jwtPublicKey && !config.jwtJwks) {
+    primaryLog.warn(
+      'auth is off: anyone who can reach this port may publish and subscribe (set --jwt-secret, --jwt-public-key or --jwt-jwks)',
+    )
+  }
+  process.stderr.write(banner(url, config))
+  const drain = exitAfterDrain({
+    logger: primaryLog,
+    shutdownTimeoutMs: config.shutdownTimeout,
+    message: 'draining every worker',
+    close: () => primary.stop(),
+  })
+  drainOnSignals(drain, primaryLog)
+}

@@ -1,0 +1,50 @@
+/**
+ * The server core: connections, the shared clock, registry, limits, topics, history and fan-out.
+ * Framework-free; the package export `lifeline-sse/server` adds the adapters (src/entry/server.ts).
+ */
+export type { ClockTarget } from './clock.ts'
+export { SweepClock } from './clock.ts'
+export type { FileHistoryOptions } from './history/file.ts'
+export { FileHistory } from './history/file.ts'
+export type {
+  History,
+  HistoryListener,
+  ReadAfterResult,
+  ResetReason,
+  StoredEvent,
+} from './history/history.ts'
+export type { MemoryHistoryOptions } from './history/memory.ts'
+export { MemoryHistory } from './history/memory.ts'
+export type { RemoteHistoryOptions } from './history/remote.ts'
+export { RemoteHistory } from './history/remote.ts'
+export type { RetentionOptions } from './history/retention.ts'
+export type {
+  SequencedStore,
+  SequencerLink,
+  SequencerReply,
+  SequencerRequest,
+} from './history/sequencer.ts'
+export { Sequencer } from './history/sequencer.ts'
+export { createHub, RESERVED_EVENT_PREFIX, SSE_HEADERS } from './hub.ts'
+export { DEFAULTS } from './options.ts'
+export { CLOSE_REASONS, REJECT_REASONS } from './reasons.ts'
+export { isMalformedId, MAX_LAST_EVENT_ID, pickLastEventId } from './resume.ts'
+export { compileMatcher, TopicIndex, validatePattern, validatePublishTopic, validateTopic } from './topics.ts'
+export type {
+  CloseReason,
+  ConnectionInfo,
+  ConnectionState,
+  Hub,
+  HubEvents,
+  HubOptions,
+  HubStats,
+  OpenResult,
+  Rejection,
+  RejectReason,
+  SinkListener,
+  StreamHandle,
+  StreamSink,
+  SubscribeOptions,
+  TransportTuning,
+} from './types.ts'
+export * from './streams/index.ts'

@@ -1,0 +1,19 @@
+/**
+ * Run by each package's `prepack` (npm pack / npm publish), from the package's folder: builds it and
+ * copies what a user reads (the README, the LICENSE and docs/) from the repo root into the package, so
+ * every link in them resolves inside the installed package. The copies are git-ignored.
+ */
+import { execFileSync } from 'node:child_process'
+import { cpSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)))
+const pkg = process.cwd()
+if (resolve(pkg, '../..') !== root) throw new Error(`run from packages/<name>, not ${pkg}`)
+
+rmSync(join(pkg, 'dist'), { recursive: true, force: true })
+execFileSync('npm', ['run', 'build'], { cwd: pkg, stdio: 'inherit' })
+for (const name of ['README.md', 'LICENSE']) cpSync(join(root, name), join(pkg, name))
+rmSync(join(pkg, 'docs'), { recursive: true, force: true })
+cpSync(join(root, 'docs'), join(pkg, 'docs'), { recursive: true })
