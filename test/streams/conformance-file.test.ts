@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { type App, createApp } from '../../src/hub/app.ts'
+import { type App, createApp } from '../../packages/lifeline-hub/src/app/app.ts'
 import { conformanceHubConfig } from './conformance-hub.ts'
 import { describeFailures, KNOWN_FAILURES, runConformance } from './conformance-run.ts'
 

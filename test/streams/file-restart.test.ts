@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { createApp } from '../../src/hub/app.ts'
+import { createApp } from '../../packages/lifeline-hub/src/app/app.ts'
 import { http, openStream } from '../hub/serve-process.ts'
 
 test('a stream in the history file keeps its entries, offsets, close and producer state across a restart', async () => {

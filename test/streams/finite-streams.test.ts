@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { EventSource } from '../../src/client/index.ts'
-import { type App, createApp } from '../../src/hub/app.ts'
+import { type App, createApp } from '../../packages/lifeline-hub/src/app/app.ts'
+import { EventSource } from '../../packages/lifeline-sse/src/client/index.ts'
 import { http, openStream } from '../hub/serve-process.ts'
 
 let app: App

@@ -2,10 +2,8 @@
  * Picks the stream store that matches the history store (same storage): memory with the in-memory
  * ring, the history file with `--history-file`, Redis with `--redis`.
  */
-import type { History } from 'lifeline-sse/server'
-import { FileStreamStore } from 'lifeline-sse/server'
-import { MemoryStreamStore } from 'lifeline-sse/server'
-import type { StreamStore } from 'lifeline-sse/server'
+import type { History, StreamStore } from 'lifeline-sse/server'
+import { FileStreamStore, MemoryStreamStore } from 'lifeline-sse/server'
 import type { HubConfig } from '../config-table.ts'
 
 export function createStreamStore(config: HubConfig, history: History): StreamStore {
