@@ -8,26 +8,33 @@ import { createServer, type Server, type ServerResponse } from 'node:http'
 import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2'
 import type { AddressInfo, Socket } from 'node:net'
 import { LifelineError } from 'lifeline-sse/protocol'
-import { createHub } from 'lifeline-sse/server'
 import type { Hub } from 'lifeline-sse/server'
+import { createHub } from 'lifeline-sse/server'
+import { createDashboard } from '../dashboard/index.ts'
+import {
+  HttpError,
+  type HttpErrorCode,
+  type Req,
+  type Res,
+  sendError,
+  sendJson,
+} from '../shared/http-error.ts'
 import { createAuth } from './auth.ts'
 import { createClientAddressResolver } from './client-address.ts'
 import { configWithDefaults } from './config.ts'
+import type { HubConfig } from './config-table.ts'
 import type { AppContext, RouteHandler } from './context.ts'
 import { createCors } from './cors.ts'
 import { createDurableEndpoint, type DurableEndpoint } from './durable/endpoint.ts'
 import { createStreamStore } from './durable/stream-store-config.ts'
 import { openHistory } from './history-store.ts'
-import { HttpError, type HttpErrorCode, type Req, type Res, sendError, sendJson } from '../shared/http-error.ts'
 import { createLogger, type Logger, logConnections } from './logging.ts'
 import { createMetrics } from './metrics.ts'
-import type { HubConfig } from './config-table.ts'
 import { connectionsRoute } from './routes/connections.ts'
 import { eventsRoute } from './routes/events.ts'
 import { healthRoute, readyRoute } from './routes/health.ts'
 import { metricsRoute } from './routes/metrics.ts'
 import { publishRoute } from './routes/publish.ts'
-import { createDashboard } from '../dashboard/index.ts'
 import { Peers, type WorkerDeps } from './workers/peers.ts'
 
 /**

@@ -1,11 +1,11 @@
 /** What every route handler gets: the hub, the resolved config and the app's helpers. */
 import type { Hub } from 'lifeline-sse/server'
+import type { Req, Res } from '../shared/http-error.ts'
 import type { Auth } from './auth.ts'
 import type { ClientAddressResolver } from './client-address.ts'
-import type { Req, Res } from '../shared/http-error.ts'
+import type { HubConfig } from './config-table.ts'
 import type { Logger } from './logging.ts'
 import type { Metrics } from './metrics.ts'
-import type { HubConfig } from './config-table.ts'
 import type { WorkersContext } from './workers/peers.ts'
 
 export interface AppContext {

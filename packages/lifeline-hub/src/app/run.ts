@@ -2,14 +2,15 @@
  * Runs the hub process: resolve config (one clear line and exit 1 on a bad setting), start the app,
  * print where it listens and what to try, drain on SIGTERM/SIGINT and exit 0.
  */
+
+import { LifelineError } from 'lifeline-sse/protocol'
 import { type App, createApp } from './app.ts'
 import { resolveConfig } from './config.ts'
-import { historyKind } from './history-store.ts'
-import { createLogger } from './logging.ts'
 import type { ConfigKey, HubConfig } from './config-table.ts'
 import { OPTIONS } from './config-table.ts'
+import { historyKind } from './history-store.ts'
+import { createLogger } from './logging.ts'
 import { drainOnSignals, exitAfterDrain } from './shutdown.ts'
-import { LifelineError } from 'lifeline-sse/protocol'
 
 export function fail(message: string): never {
   process.stderr.write(`lifeline: ${message}\n`)
@@ -32,7 +33,7 @@ export async function runServe(flags: Record<string, unknown>): Promise<void> {
   }
   const logger = createLogger(config.logLevel)
   if (config.workers !== 1) {
-    const { serveWorkers } = await import('../cli/serve-workers.ts')
+    const { serveWorkers } = await import('./run-workers.ts')
     await serveWorkers(config, logger)
     return
   }

@@ -5,6 +5,7 @@
 export { handleFastify } from '../adapters/fastify.ts'
 export { handleFetch } from '../adapters/fetch.ts'
 export { handleNode } from '../adapters/node.ts'
-export type { AdapterOptions } from '../adapters/open-stream.ts'
+export type { AdapterOptions, ErrorAnswer } from '../adapters/open-stream.ts'
+export { rejectionAnswer } from '../adapters/open-stream.ts'
 export { userTimeoutSupported } from '../adapters/socket.ts'
 export * from '../server/index.ts'

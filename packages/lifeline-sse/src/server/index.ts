@@ -2,6 +2,9 @@
  * The server core: connections, the shared clock, registry, limits, topics, history and fan-out.
  * Framework-free; the package export `lifeline-sse/server` adds the adapters (src/entry/server.ts).
  */
+
+export type { AdmissionCounts } from './admission.ts'
+export { admit } from './admission.ts'
 export type { ClockTarget } from './clock.ts'
 export { SweepClock } from './clock.ts'
 export type { FileHistoryOptions } from './history/file.ts'
@@ -25,10 +28,11 @@ export type {
   SequencerRequest,
 } from './history/sequencer.ts'
 export { Sequencer } from './history/sequencer.ts'
-export { createHub, RESERVED_EVENT_PREFIX, SSE_HEADERS } from './hub.ts'
-export { DEFAULTS } from './options.ts'
+export { createHub, SSE_HEADERS } from './hub.ts'
+export { DEFAULTS, resolveOptions } from './options.ts'
 export { CLOSE_REASONS, REJECT_REASONS } from './reasons.ts'
 export { isMalformedId, MAX_LAST_EVENT_ID, pickLastEventId } from './resume.ts'
+export * from './streams/index.ts'
 export { compileMatcher, TopicIndex, validatePattern, validatePublishTopic, validateTopic } from './topics.ts'
 export type {
   CloseReason,
@@ -47,4 +51,3 @@ export type {
   SubscribeOptions,
   TransportTuning,
 } from './types.ts'
-export * from './streams/index.ts'

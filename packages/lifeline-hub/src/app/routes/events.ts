@@ -3,10 +3,7 @@
  * Every refusal before streaming is JSON; from the first byte on the stream belongs to the hub core.
  */
 import type { ServerResponse } from 'node:http'
-import { rejectionAnswer } from 'lifeline-sse/server'
-import { handleNode } from 'lifeline-sse/server'
-import { pickLastEventId } from 'lifeline-sse/server'
-import { streamHasEnded } from 'lifeline-sse/server'
+import { handleNode, pickLastEventId, rejectionAnswer, streamHasEnded } from 'lifeline-sse/server'
 import { requireTopics } from '../auth.ts'
 import type { RouteHandler } from '../context.ts'
 import { checkTopics } from '../topic-lists.ts'

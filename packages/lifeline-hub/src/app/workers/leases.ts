@@ -4,9 +4,9 @@
  * one process does (server/admission.ts). A worker takes a lease before it opens a stream and returns
  * it when the stream closes; a worker that dies returns all of its leases at once.
  */
-import { type AdmissionCounts, admit } from 'lifeline-sse/server'
-import { resolveOptions } from 'lifeline-sse/server'
+
 import type { Rejection } from 'lifeline-sse/server'
+import { type AdmissionCounts, admit, resolveOptions } from 'lifeline-sse/server'
 
 export interface LeaseLimits {
   maxConnections: number

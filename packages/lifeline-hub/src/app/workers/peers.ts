@@ -11,9 +11,9 @@
  *   prom-client's cluster rules (counters and histograms summed; gauges by their `aggregator`).
  * - `admission`: a lease from the primary before a stream opens, when a stream limit is set.
  */
+
+import type { ConnectionInfo, History, Hub, HubStats, Rejection, StreamHandle } from 'lifeline-sse/server'
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client'
-import type { History } from 'lifeline-sse/server'
-import type { ConnectionInfo, Hub, HubStats, Rejection, StreamHandle } from 'lifeline-sse/server'
 import type { Logger } from '../logging.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Channel } from './channel.ts'

@@ -12,11 +12,10 @@
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { availableParallelism } from 'node:os'
-import { MemoryHistory } from 'lifeline-sse/server'
-import { type SequencedStore, Sequencer } from 'lifeline-sse/server'
+import { MemoryHistory, type SequencedStore, Sequencer } from 'lifeline-sse/server'
+import type { HubConfig } from '../config-table.ts'
 import { openHistory } from '../history-store.ts'
 import type { Logger } from '../logging.ts'
-import type { HubConfig } from '../config-table.ts'
 import { Channel } from './channel.ts'
 import type { ControlMessage, GatherKind, WorkerSummary } from './control.ts'
 import { StreamLeases } from './leases.ts'

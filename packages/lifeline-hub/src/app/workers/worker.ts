@@ -4,8 +4,9 @@
  * its own), its limits, metrics and listings per hub through the primary (peers.ts). Logs carry
  * `worker: <n>`. Drains on the primary's word, on SIGTERM/SIGINT, or when the primary is gone.
  */
-import { RemoteHistory } from 'lifeline-sse/server'
+
 import type { SequencerReply, SequencerRequest } from 'lifeline-sse/server'
+import { RemoteHistory } from 'lifeline-sse/server'
 import { type App, createApp } from '../app.ts'
 import { createLogger } from '../logging.ts'
 import { drainOnSignals, exitAfterDrain } from '../shutdown.ts'

@@ -2,12 +2,13 @@
  * `lifeline serve --workers N` (N != 1): the primary process (src/hub/workers/primary.ts) starts the
  * workers, prints where they listen, and on SIGTERM/SIGINT drains every worker and exits 0.
  */
-import { historyKind } from '../app/history-store.ts'
-import type { Logger } from '../app/logging.ts'
-import type { HubConfig } from '../app/config-table.ts'
-import { drainOnSignals, exitAfterDrain } from '../app/shutdown.ts'
-import { type Primary, startPrimary, workerCount, workersUnsupported } from '../app/workers/primary.ts'
-import { banner, fail } from '../app/run.ts'
+
+import type { HubConfig } from './config-table.ts'
+import { historyKind } from './history-store.ts'
+import type { Logger } from './logging.ts'
+import { banner, fail } from './run.ts'
+import { drainOnSignals, exitAfterDrain } from './shutdown.ts'
+import { type Primary, startPrimary, workerCount, workersUnsupported } from './workers/primary.ts'
 
 export async function serveWorkers(config: HubConfig, logger: Logger): Promise<void> {
   const unsupported = workersUnsupported()
