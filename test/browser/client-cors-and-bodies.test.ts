@@ -16,7 +16,7 @@ const PAGE = '<!doctype html><meta charset="utf-8"><title>client</title><script 
 /** Generous: Chromium on a busy 2-core machine can take many seconds to start a page or a stream. */
 const WAIT_MS = 45_000
 
-type Lifeline = typeof import('../../src/client/index.ts')
+type Lifeline = typeof import('../../packages/lifeline-sse/src/client/index.ts')
 interface PageState {
   Lifeline: Lifeline
   results: Record<string, unknown[]>

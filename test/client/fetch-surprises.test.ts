@@ -13,7 +13,7 @@ import {
   LifelineEventSource,
   type LifelineResetData,
   RESET_EVENT,
-} from '../../src/client/index.ts'
+} from '../../packages/lifeline-sse/src/client/index.ts'
 import { Collector } from './collect.ts'
 import { openStream, startScriptedServer } from './scripted-server.ts'
 

@@ -43,9 +43,9 @@ export interface LifelineEventSourceEventMap {
   'lifeline:reset': MessageEvent
 }
 
+export type { LifelineResetData }
 /** The event type of the hub's reset notice (see `LifelineResetData`); defined once, in the protocol. */
 export { RESET_EVENT }
-export type { LifelineResetData }
 
 /** An event handler property's type (`onopen`, `onmessage`, `onerror`). */
 type Handler<E extends Event> = ((this: EventSourceLike, event: E) => unknown) | null

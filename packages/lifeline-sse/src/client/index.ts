@@ -1,7 +1,12 @@
 export type { ResolvedRetry, RetryOptions } from './backoff.ts'
 export { reconnectDelay } from './backoff.ts'
 export type { LifelineEventSourceEventMap, LifelineResetData } from './event-source.ts'
-export { LifelineEventSource, LifelineEventSource as EventSource, RESET_EVENT } from './event-source.ts'
+export {
+  kAnyEvent,
+  LifelineEventSource,
+  LifelineEventSource as EventSource,
+  RESET_EVENT,
+} from './event-source.ts'
 export type { ClientState } from './events.ts'
 export { ClientErrorEvent, StateChangeEvent } from './events.ts'
 export type {

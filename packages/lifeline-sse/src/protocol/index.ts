@@ -1,5 +1,6 @@
 export { checkEventName, encodeComment, encodeEvent, encodeRetry, formatEvent } from './encode.ts'
-export type { LifelineErrorCode } from './errors.ts'
-export { LifelineError } from './errors.ts'
+export type { ErrorMeaning, LifelineErrorCode } from './errors.ts'
+export { LIFELINE_ERRORS, LifelineError } from './errors.ts'
 export { DEFAULT_MAX_EVENT_LENGTH, EventStreamParser } from './parse.ts'
+export { RESERVED_PREFIX, RESET_EVENT } from './reserved.ts'
 export type { LifelineResetData, ParsedEvent, ParserCallbacks, ParserOptions, SseEvent } from './types.ts'
