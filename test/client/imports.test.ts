@@ -7,7 +7,7 @@ import { build } from 'esbuild'
 
 const DIR = 'packages/lifeline-sse/src/client'
 
-test('src/client imports nothing but ./ and ../protocol/ files', () => {
+test('the client imports nothing but ./ and ../protocol/ files', () => {
   const files = readdirSync(DIR).filter((name) => name.endsWith('.ts'))
   assert.ok(files.length >= 5)
   for (const name of files) {

@@ -1,6 +1,6 @@
 /**
  * The client's published types compile in a Node-only project: `lib: ["ES2023"]`, `types: ["node"]`,
- * `skipLibCheck: false`, no DOM lib (issue 13 item 7). The declarations are emitted from src/ as the
+ * `skipLibCheck: false`, no DOM lib. The declarations are emitted from src/ as the
  * build does, then a consumer that uses them is type-checked without the DOM.
  */
 import assert from 'node:assert/strict'
@@ -28,7 +28,7 @@ test('the client declarations type-check in a Node-only project without the DOM 
   const out = mkdtempSync(join(tmpdir(), 'lifeline-types-'))
   try {
     const emit = ts
-      .createProgram([resolve('src/client/index.ts')], {
+      .createProgram([resolve('packages/lifeline-sse/src/client/index.ts')], {
         target: ts.ScriptTarget.ES2023,
         module: ts.ModuleKind.NodeNext,
         moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -39,7 +39,7 @@ test('the client declarations type-check in a Node-only project without the DOM 
         emitDeclarationOnly: true,
         allowImportingTsExtensions: true,
         rewriteRelativeImportExtensions: true,
-        rootDir: resolve('src'),
+        rootDir: resolve('packages/lifeline-sse/src'),
         outDir: out,
       })
       .emit()
