@@ -18,8 +18,8 @@
  * numbers as ratios within one run. Loopback only; every child process is stopped at the end.
  */
 import { readFileSync } from 'node:fs'
-import { type BenchReport, runBench } from '../src/bench/index.ts'
-import { sampleProc } from '../src/bench/proc.ts'
+import { type BenchReport, runBench } from '../packages/lifeline-hub/src/loadtool/index.ts'
+import { sampleProc } from '../packages/lifeline-hub/src/loadtool/proc.ts'
 import { machineLine } from './lib/machine.ts'
 import { type RunningPeer, startPeer } from './peers/start.ts'
 

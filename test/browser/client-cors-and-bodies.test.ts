@@ -24,7 +24,9 @@ interface PageState {
 }
 
 test('Chromium: simple CORS requests, unreadable bodies, aborts', async (t) => {
-  const script = await bundleForBrowser('packages/lifeline-sse/src/client/index.ts', { globalName: 'Lifeline' })
+  const script = await bundleForBrowser('packages/lifeline-sse/src/client/index.ts', {
+    globalName: 'Lifeline',
+  })
   const open = new Set<ServerResponse>()
   const page$ = createServer((req, res) => {
     if (req.url === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE)

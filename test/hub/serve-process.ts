@@ -1,5 +1,5 @@
 /**
- * Test helpers for the hub: start the real `lifeline serve` process (src/cli/main.ts) on a free port,
+ * Test helpers for the hub: start the real `lifeline serve` process (packages/lifeline-hub/src/cli/main.ts) on a free port,
  * wait for its ready log line, read its JSON logs; open SSE streams over real TCP and await events.
  */
 import { type ChildProcess, spawn } from 'node:child_process'

@@ -15,9 +15,9 @@
  * hub's write timeout still applies). docs/dashboard.md explains the choice.
  */
 
-import { handleNode } from 'lifeline-sse/server'
 import { encodeEvent } from 'lifeline-sse/protocol'
 import type { ConnectionInfo, Hub, StreamHandle } from 'lifeline-sse/server'
+import { handleNode } from 'lifeline-sse/server'
 import { HttpError, type Req, type Res, sendError, sendJson } from '../shared/http-error.ts'
 import { type Asset, type DashboardAssets, loadAssets } from './assets.ts'
 import { parseConnectionQuery, queryConnections } from './connection-query.ts'
