@@ -49,6 +49,9 @@ export type ChaosParams = {
   durationMs: number
   rate: number
   seed: number
+  /** More `lifeline serve` arguments (e.g. `--workers 2`: the heap probe then reads the primary, which
+   *  holds the history; the workers' heaps are not probed). */
+  hubArgs?: string[]
   log?: (s: string) => void
 }
 
@@ -174,6 +177,7 @@ export async function runChaos(params: ChaosParams): Promise<ChaosResult> {
       '500ms',
       '--history-size',
       '100000',
+      ...(params.hubArgs ?? []),
     ],
   })
   if (nodeOptions === undefined) delete process.env.NODE_OPTIONS
