@@ -62,7 +62,7 @@ export interface App {
 
 export interface AppDeps {
   logger?: Logger
-  /** Set in a worker of `lifeline serve --workers` (src/hub/workers): per-hub limits, metrics, listings. */
+  /** Set in a worker of `lifeline serve --workers` (app/workers/): per-hub limits, metrics, listings. */
   worker?: WorkerDeps
 }
 

@@ -1,5 +1,5 @@
 /**
- * `lifeline serve --workers N` (N != 1): the primary process (src/hub/workers/primary.ts) starts the
+ * `lifeline serve --workers N` (N != 1): the primary process (app/workers/primary.ts) starts the
  * workers, prints where they listen, and on SIGTERM/SIGINT drains every worker and exits 0.
  */
 

@@ -29,7 +29,7 @@ export const eventsRoute: RouteHandler = async (ctx, req, res, url) => {
     }
   }
   const remoteAddress = ctx.clientAddress(req)
-  // --workers: the stream limits count every worker's streams (src/hub/workers/leases.ts).
+  // --workers: the stream limits count every worker's streams (app/workers/leases.ts).
   const lease = await ctx.workers?.admission.acquire(remoteAddress)
   if (lease?.rejection) {
     const answer = rejectionAnswer(lease.rejection)
