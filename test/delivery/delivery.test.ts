@@ -9,9 +9,9 @@ import { connect as netConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { FileHistory } from '../../packages/lifeline-sse/src/server/history/file.ts'
+import { FileHistory } from '../../packages/lifeline-sse/src/server/history/file-history.ts'
 import type { History } from '../../packages/lifeline-sse/src/server/history/history.ts'
-import { MemoryHistory } from '../../packages/lifeline-sse/src/server/history/memory.ts'
+import { MemoryHistory } from '../../packages/lifeline-sse/src/server/history/memory-history.ts'
 import { connect, startHub, type TestHub, waitForStreams } from './helpers.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'lifeline-delivery-'))

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { FileHistory } from '../../packages/lifeline-sse/src/server/history/file.ts'
+import { FileHistory } from '../../packages/lifeline-sse/src/server/history/file-history.ts'
 import type { History, StoredEvent } from '../../packages/lifeline-sse/src/server/history/history.ts'
-import { MemoryHistory } from '../../packages/lifeline-sse/src/server/history/memory.ts'
+import { MemoryHistory } from '../../packages/lifeline-sse/src/server/history/memory-history.ts'
 import type { RetentionOptions } from '../../packages/lifeline-sse/src/server/history/retention.ts'
 
 const all = () => true

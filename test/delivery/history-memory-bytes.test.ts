@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { MemoryHistory } from '../../packages/lifeline-sse/src/server/history/memory.ts'
+import { MemoryHistory } from '../../packages/lifeline-sse/src/server/history/memory-history.ts'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void

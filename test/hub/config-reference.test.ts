@@ -1,6 +1,6 @@
 /**
  * The README configuration table, docs/configuration.md and `lifeline serve --help` all say what the
- * one options table in packages/lifeline-hub/src/app/config-table.ts says. To regenerate the two documents after changing the
+ * one options table in packages/lifeline-hub/src/app/config-options.ts says. To regenerate the two documents after changing the
  * table: `LIFELINE_WRITE_DOCS=1 npx node --test test/hub/config-reference.test.ts`.
  */
 import assert from 'node:assert/strict'
@@ -11,7 +11,7 @@ import {
   CONFIG_FILE_OPTION,
   OPTIONS,
   renderConfigTable,
-} from '../../packages/lifeline-hub/src/app/config-table.ts'
+} from '../../packages/lifeline-hub/src/app/config-options.ts'
 import { optionHelp } from '../../packages/lifeline-hub/src/cli/serve.ts'
 import { REPO_ROOT, runCli } from './serve-process.ts'
 

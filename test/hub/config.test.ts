@@ -6,8 +6,12 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { patternCovers } from '../../packages/lifeline-hub/src/app/auth.ts'
 import { createClientAddressResolver } from '../../packages/lifeline-hub/src/app/client-address.ts'
-import { ConfigError, configWithDefaults, resolveConfig } from '../../packages/lifeline-hub/src/app/config.ts'
-import { OPTIONS } from '../../packages/lifeline-hub/src/app/config-table.ts'
+import { OPTIONS } from '../../packages/lifeline-hub/src/app/config-options.ts'
+import {
+  ConfigError,
+  configWithDefaults,
+  resolveConfig,
+} from '../../packages/lifeline-hub/src/app/config-resolve.ts'
 import type { Req } from '../../packages/lifeline-hub/src/shared/http-error.ts'
 import {
   formatDuration,

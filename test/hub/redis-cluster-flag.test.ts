@@ -8,7 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import { ConfigError, configWithDefaults, resolveConfig } from '../../packages/lifeline-hub/src/app/config.ts'
+import {
+  ConfigError,
+  configWithDefaults,
+  resolveConfig,
+} from '../../packages/lifeline-hub/src/app/config-resolve.ts'
 import { startRedisCluster } from '../helpers/redis-server.ts'
 import { http, openStream, publish, startServe } from './serve-process.ts'
 

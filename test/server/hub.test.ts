@@ -8,7 +8,7 @@ import type {
   HistoryListener,
   ReadAfterResult,
 } from '../../packages/lifeline-sse/src/server/history/history.ts'
-import { MemoryHistory } from '../../packages/lifeline-sse/src/server/history/memory.ts'
+import { MemoryHistory } from '../../packages/lifeline-sse/src/server/history/memory-history.ts'
 import { createHub } from '../../packages/lifeline-sse/src/server/hub.ts'
 import { resolveOptions, sweepIntervalMs } from '../../packages/lifeline-sse/src/server/options.ts'
 import type { CloseReason, StreamHandle } from '../../packages/lifeline-sse/src/server/types.ts'

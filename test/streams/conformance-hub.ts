@@ -1,7 +1,7 @@
-import type { HubConfig } from '../../packages/lifeline-hub/src/app/config-table.ts'
+import type { ServeConfig } from '../../packages/lifeline-hub/src/app/config-options.ts'
 
 /** A hub for the conformance kit: loopback, quiet, a short long-poll (the kit waits 5-20 s at most). */
-export function conformanceHubConfig(extra: Partial<HubConfig> = {}): Partial<HubConfig> {
+export function conformanceHubConfig(extra: Partial<ServeConfig> = {}): Partial<ServeConfig> {
   return {
     port: 0,
     host: '127.0.0.1',

@@ -5,7 +5,7 @@
  */
 export type { App, AppDeps } from './app/app.ts'
 export { createApp } from './app/app.ts'
-export type { ConfigSources } from './app/config.ts'
-export { ConfigError, configWithDefaults, resolveConfig } from './app/config.ts'
-export type { ConfigKey, HubConfig, LogLevel } from './app/config-table.ts'
-export { OPTIONS } from './app/config-table.ts'
+export type { ConfigKey, LogLevel, ServeConfig } from './app/config-options.ts'
+export { OPTIONS } from './app/config-options.ts'
+export type { ConfigSources } from './app/config-resolve.ts'
+export { ConfigError, configWithDefaults, resolveConfig } from './app/config-resolve.ts'

@@ -21,8 +21,8 @@ import {
 } from '../shared/http-error.ts'
 import { createAuth } from './auth.ts'
 import { createClientAddressResolver } from './client-address.ts'
-import { configWithDefaults } from './config.ts'
-import type { HubConfig } from './config-table.ts'
+import type { ServeConfig } from './config-options.ts'
+import { configWithDefaults } from './config-resolve.ts'
 import type { AppContext, RouteHandler } from './context.ts'
 import { createCors } from './cors.ts'
 import { createDurableEndpoint, type DurableEndpoint } from './durable/endpoint.ts'
@@ -48,7 +48,7 @@ const LISTEN_BACKLOG = 4096
 export interface App {
   readonly hub: Hub
   readonly server: Server | Http2SecureServer
-  readonly config: HubConfig
+  readonly config: ServeConfig
   readonly logger: Logger
   /** Listens on config.host:port; resolves with the base URL (`http://127.0.0.1:8080`). */
   listen(): Promise<string>
@@ -78,7 +78,7 @@ const ROUTES: Record<string, { method: 'GET' | 'POST'; handler: RouteHandler }> 
 /** Sockets still open this long after the streams drained are cut (idle keep-alives, stuck clients). */
 const CLOSE_GRACE_MS = 1_000
 
-export async function createApp(overrides: Partial<HubConfig> = {}, deps: AppDeps = {}): Promise<App> {
+export async function createApp(overrides: Partial<ServeConfig> = {}, deps: AppDeps = {}): Promise<App> {
   const config = configWithDefaults(overrides)
   const logger = deps.logger ?? createLogger(config.logLevel)
   const auth = createAuth(config)

@@ -11,8 +11,8 @@ import { readFileSync } from 'node:fs'
 import { createLocalJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose'
 import { z } from 'zod'
 import { HttpError, type Req } from '../shared/http-error.ts'
-import { ConfigError } from './config.ts'
-import type { HubConfig } from './config-table.ts'
+import type { ServeConfig } from './config-options.ts'
+import { ConfigError } from './config-resolve.ts'
 
 export interface Grant {
   publish: readonly string[]
@@ -42,7 +42,7 @@ export interface Auth {
 }
 
 /** Builds the verifier from config; throws ConfigError when a key cannot be loaded. */
-export function createAuth(config: Pick<HubConfig, 'jwtSecret' | 'jwtPublicKey' | 'jwtJwks'>): Auth {
+export function createAuth(config: Pick<ServeConfig, 'jwtSecret' | 'jwtPublicKey' | 'jwtJwks'>): Auth {
   let key: KeyInput | undefined
   let algorithms: string[] = []
   if (config.jwtSecret !== undefined) {

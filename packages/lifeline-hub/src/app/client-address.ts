@@ -9,7 +9,7 @@
  */
 import { BlockList, isIP } from 'node:net'
 import type { Req } from '../shared/http-error.ts'
-import { ConfigError } from './config.ts'
+import { ConfigError } from './config-resolve.ts'
 
 export type ClientAddressResolver = (req: Req) => string
 

@@ -3,14 +3,14 @@ import type { Hub } from 'lifeline-sse/server'
 import type { Req, Res } from '../shared/http-error.ts'
 import type { Auth } from './auth.ts'
 import type { ClientAddressResolver } from './client-address.ts'
-import type { HubConfig } from './config-table.ts'
+import type { ServeConfig } from './config-options.ts'
 import type { Logger } from './logging.ts'
 import type { Metrics } from './metrics.ts'
 import type { WorkersContext } from './workers/peers.ts'
 
 export interface AppContext {
   readonly hub: Hub
-  readonly config: HubConfig
+  readonly config: ServeConfig
   readonly auth: Auth
   readonly logger: Logger
   readonly metrics: Metrics

@@ -6,17 +6,17 @@
 import { LifelineError } from 'lifeline-sse/protocol'
 import type { History } from 'lifeline-sse/server'
 import { FileHistory } from 'lifeline-sse/server'
-import type { HubConfig } from './config-table.ts'
+import type { ServeConfig } from './config-options.ts'
 import type { Logger } from './logging.ts'
 
 export type HistoryKind = 'memory' | 'file' | 'redis'
 
-export function historyKind(config: HubConfig): HistoryKind {
+export function historyKind(config: ServeConfig): HistoryKind {
   return config.redis ? 'redis' : config.historyFile ? 'file' : 'memory'
 }
 
 /** undefined: let the hub build its in-memory ring. Throws LifelineError with a one-line message. */
-export async function openHistory(config: HubConfig, logger?: Logger): Promise<History | undefined> {
+export async function openHistory(config: ServeConfig, logger?: Logger): Promise<History | undefined> {
   const retention = { maxEvents: config.historySize, ttlMs: config.historyTtl }
   if (config.redis) {
     const { createRedisHistory } = await import('lifeline-sse/redis')

@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module'
 import type { CloseReason, Hub } from 'lifeline-sse/server'
 import { type Logger, pino } from 'pino'
-import type { LogLevel } from './config-table.ts'
+import type { LogLevel } from './config-options.ts'
 
 export type { Logger }
 

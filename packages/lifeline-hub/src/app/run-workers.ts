@@ -3,14 +3,14 @@
  * workers, prints where they listen, and on SIGTERM/SIGINT drains every worker and exits 0.
  */
 
-import type { HubConfig } from './config-table.ts'
+import type { ServeConfig } from './config-options.ts'
 import { historyKind } from './history-store.ts'
 import type { Logger } from './logging.ts'
 import { banner, fail } from './run.ts'
 import { drainOnSignals, exitAfterDrain } from './shutdown.ts'
 import { type Primary, startPrimary, workerCount, workersUnsupported } from './workers/primary.ts'
 
-export async function serveWorkers(config: HubConfig, logger: Logger): Promise<void> {
+export async function serveWorkers(config: ServeConfig, logger: Logger): Promise<void> {
   const unsupported = workersUnsupported()
   if (unsupported !== undefined) fail(unsupported)
   const primaryLog = logger.child({ role: 'primary' })

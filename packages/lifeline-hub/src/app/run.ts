@@ -5,9 +5,9 @@
 
 import { LifelineError } from 'lifeline-sse/protocol'
 import { type App, createApp } from './app.ts'
-import { resolveConfig } from './config.ts'
-import type { ConfigKey, HubConfig } from './config-table.ts'
-import { OPTIONS } from './config-table.ts'
+import type { ConfigKey, ServeConfig } from './config-options.ts'
+import { OPTIONS } from './config-options.ts'
+import { resolveConfig } from './config-resolve.ts'
 import { historyKind } from './history-store.ts'
 import { createLogger } from './logging.ts'
 import { drainOnSignals, exitAfterDrain } from './shutdown.ts'
@@ -20,7 +20,7 @@ export function fail(message: string): never {
 export async function runServe(flags: Record<string, unknown>): Promise<void> {
   const given: Partial<Record<ConfigKey, unknown>> = {}
   for (const o of OPTIONS) if (flags[o.key] !== undefined) given[o.key] = flags[o.key]
-  let config: HubConfig
+  let config: ServeConfig
   try {
     config = resolveConfig({
       flags: given,
@@ -88,7 +88,7 @@ export async function runServe(flags: Record<string, unknown>): Promise<void> {
   drainOnSignals(drain, logger)
 }
 
-export function banner(url: string, config: HubConfig): string {
+export function banner(url: string, config: ServeConfig): string {
   const k = config.tlsCert ? ' -k' : ''
   const auth =
     config.jwtSecret || config.jwtPublicKey || config.jwtJwks ? ' -H "Authorization: Bearer $TOKEN"' : ''

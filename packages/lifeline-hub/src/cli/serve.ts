@@ -1,6 +1,6 @@
 /** `lifeline serve`: every option of the one table (src/hub/options.ts), with its default and env name. */
 import { Command, Option } from 'commander'
-import { CONFIG_FILE_OPTION, OPTIONS } from '../app/config-table.ts'
+import { CONFIG_FILE_OPTION, OPTIONS } from '../app/config-options.ts'
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value]

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
 import { LifelineError } from '../protocol/errors.ts'
-import { pickLastEventId } from '../server/resume.ts'
+import { pickLastEventId } from '../server/last-event-id.ts'
 import type { Hub, Rejection, StreamHandle, StreamSink, SubscribeOptions } from '../server/types.ts'
 
 /**

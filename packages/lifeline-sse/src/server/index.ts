@@ -7,8 +7,8 @@ export type { AdmissionCounts } from './admission.ts'
 export { admit } from './admission.ts'
 export type { ClockTarget } from './clock.ts'
 export { SweepClock } from './clock.ts'
-export type { FileHistoryOptions } from './history/file.ts'
-export { FileHistory } from './history/file.ts'
+export type { FileHistoryOptions } from './history/file-history.ts'
+export { FileHistory } from './history/file-history.ts'
 export type {
   History,
   HistoryListener,
@@ -16,10 +16,10 @@ export type {
   ResetReason,
   StoredEvent,
 } from './history/history.ts'
-export type { MemoryHistoryOptions } from './history/memory.ts'
-export { MemoryHistory } from './history/memory.ts'
-export type { RemoteHistoryOptions } from './history/remote.ts'
-export { RemoteHistory } from './history/remote.ts'
+export type { MemoryHistoryOptions } from './history/memory-history.ts'
+export { MemoryHistory } from './history/memory-history.ts'
+export type { RemoteHistoryOptions } from './history/remote-history.ts'
+export { RemoteHistory } from './history/remote-history.ts'
 export type { RetentionOptions } from './history/retention.ts'
 export type {
   SequencedStore,
@@ -29,9 +29,9 @@ export type {
 } from './history/sequencer.ts'
 export { Sequencer } from './history/sequencer.ts'
 export { createHub, SSE_HEADERS } from './hub.ts'
+export { isMalformedId, MAX_LAST_EVENT_ID, pickLastEventId } from './last-event-id.ts'
 export { DEFAULTS, resolveOptions } from './options.ts'
 export { CLOSE_REASONS, REJECT_REASONS } from './reasons.ts'
-export { isMalformedId, MAX_LAST_EVENT_ID, pickLastEventId } from './resume.ts'
 export * from './streams/index.ts'
 export { compileMatcher, TopicIndex, validatePattern, validatePublishTopic, validateTopic } from './topics.ts'
 export type {

@@ -10,8 +10,9 @@
  * - in total: encodings are shared through a byte-bounded cache, so N streams replaying the same
  *   history hold one copy of its bytes, not N.
  */
+
+import { encodeReset, encodeStored } from './event-bytes.ts'
 import type { History, ReadPage, StoredEvent } from './history/history.ts'
-import { encodeReset, encodeStored } from './resume.ts'
 
 /** Stored events one page read examines at most (matching or not). */
 export const PAGE_EVENTS = 256

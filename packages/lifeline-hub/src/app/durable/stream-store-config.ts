@@ -4,9 +4,9 @@
  */
 import type { History, StreamStore } from 'lifeline-sse/server'
 import { FileStreamStore, MemoryStreamStore } from 'lifeline-sse/server'
-import type { HubConfig } from '../config-table.ts'
+import type { ServeConfig } from '../config-options.ts'
 
-export function createStreamStore(config: HubConfig, history: History): StreamStore {
+export function createStreamStore(config: ServeConfig, history: History): StreamStore {
   const limits = {
     maxStreams: config.streamsMax,
     maxBytes: config.streamsMaxBytes,

@@ -9,11 +9,11 @@
 import { LifelineError } from 'lifeline-sse/protocol'
 import { parseConnectionQuery, queryConnections } from '../../dashboard/index.ts'
 import { HttpError, sendJson, sentence } from '../../shared/http-error.ts'
-import type { HubConfig } from '../config-table.ts'
+import type { ServeConfig } from '../config-options.ts'
 import type { RouteHandler } from '../context.ts'
 
 /** Settings shown: durations in ms, sizes in bytes. Keys and secrets are reduced to what is configured. */
-export function visibleSettings(c: HubConfig): Record<string, unknown> {
+export function visibleSettings(c: ServeConfig): Record<string, unknown> {
   return {
     heartbeatMs: c.heartbeat,
     writeTimeoutMs: c.writeTimeout,

@@ -1,6 +1,6 @@
 /** The hub's own messages between the primary and its workers (history messages are sequencer.ts's). */
 import type { ConnectionInfo, HubStats, Rejection } from 'lifeline-sse/server'
-import type { HubConfig } from '../config-table.ts'
+import type { ServeConfig } from '../config-options.ts'
 
 /** What a peer asks every worker for, on demand. */
 export type GatherKind = 'metrics' | 'connections'
@@ -18,7 +18,7 @@ export type ControlMessage =
       /** 1..N: the worker's number in logs and metrics. */
       readonly index: number
       /** The resolved config; `port` is the one every worker binds (the first worker's, when 0 was asked). */
-      readonly config: HubConfig
+      readonly config: ServeConfig
       /** The primary owns the history (memory or --history-file): the worker's history is its client. */
       readonly sequenced: boolean
     }

@@ -13,7 +13,7 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { MemoryHistory, type SequencedStore, Sequencer } from 'lifeline-sse/server'
-import type { HubConfig } from '../config-table.ts'
+import type { ServeConfig } from '../config-options.ts'
 import { openHistory } from '../history-store.ts'
 import type { Logger } from '../logging.ts'
 import { Channel } from './channel.ts'
@@ -40,7 +40,7 @@ const EXIT_GRACE_MS = 5_000
 const REUSE_PORT_PLATFORMS: ReadonlySet<string> = new Set(['linux', 'freebsd', 'sunos', 'aix'])
 
 /** `--workers 0`: one per core the process may use. */
-export function workerCount(config: HubConfig): number {
+export function workerCount(config: ServeConfig): number {
   return config.workers === 0 ? availableParallelism() : config.workers
 }
 
@@ -82,7 +82,7 @@ export interface Primary {
 }
 
 /** Starts the workers; resolves once every one listens (rejects with a one-line reason otherwise). */
-export async function startPrimary(config: HubConfig, logger: Logger): Promise<Primary> {
+export async function startPrimary(config: ServeConfig, logger: Logger): Promise<Primary> {
   const count = workerCount(config)
   const store = config.redis ? undefined : await openStore(config)
   const sequencer = store ? new Sequencer(store) : undefined
@@ -244,7 +244,7 @@ export async function startPrimary(config: HubConfig, logger: Logger): Promise<P
   }
 }
 
-async function openStore(config: HubConfig): Promise<SequencedStore> {
+async function openStore(config: ServeConfig): Promise<SequencedStore> {
   const file = await openHistory(config)
   if (file !== undefined) return file as SequencedStore
   return new MemoryHistory({

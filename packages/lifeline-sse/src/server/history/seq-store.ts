@@ -6,7 +6,7 @@
  */
 import type { History, HistoryListener, ReadAfterResult, ReadPage, StoredEvent } from './history.ts'
 import { compareIds, formatId, parseSeq } from './ids.ts'
-import { HistoryListeners } from './notify.ts'
+import { HistoryListeners } from './listeners.ts'
 
 /** What `append` takes besides the topics. */
 export type EventInput = { readonly data: string; readonly event?: string | undefined }

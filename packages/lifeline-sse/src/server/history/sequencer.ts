@@ -1,7 +1,7 @@
 /**
  * One history, several hub processes: the sequencer is the one place that assigns ids. It serves an
  * in-process store (memory ring or file) to hubs in other processes over message links; each of those
- * hubs uses a `RemoteHistory` (remote.ts) as its `History`, as a cluster node uses Redis.
+ * hubs uses a `RemoteHistory` (remote-history.ts) as its `History`, as a cluster node uses Redis.
  *
  * - append: a hub sends the event; the sequencer stores it (the store assigns the id) and answers with
  *   the id. Ids therefore stay in one total order whichever process took the publish.

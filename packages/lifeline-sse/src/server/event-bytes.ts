@@ -1,30 +1,11 @@
+/**
+ * The wire bytes the hub writes for history: a stored event (encoded once, shared by every subscriber,
+ * live or replaying) and the `lifeline:reset` event a stream gets when it cannot resume.
+ */
 import { encodeEvent } from '../protocol/encode.ts'
 import { RESET_EVENT } from '../protocol/reserved.ts'
 import type { ResetReason, StoredEvent } from './history/history.ts'
-
-/** Longest Last-Event-ID resumed from; longer ones are `malformed` and echoed cut to this length. */
-export const MAX_LAST_EVENT_ID = 128
-// Printable ASCII only: every id the hub assigns is, so anything else was not ours.
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
-
-/**
- * The resume point of a request. docs/design.md §4: the `Last-Event-ID` header wins over the `lastEventId`
- * query parameter (a browser sets the header on reconnect, so it is the newer). Empty means none: the
- * spec's EventSource sends the header only when its last event ID is not empty.
- */
-export function pickLastEventId(
-  header: string | undefined,
-  query: string | null | undefined,
-): string | undefined {
-  if (header !== undefined && header !== '') return header
-  if (query !== undefined && query !== null && query !== '') return query
-  return undefined
-}
-
-/** True when the id cannot be one of ours whatever the store: too long or not printable ASCII. */
-export function isMalformedId(id: string): boolean {
-  return id.length > MAX_LAST_EVENT_ID || !PRINTABLE_ASCII.test(id)
-}
+import { MAX_LAST_EVENT_ID } from './last-event-id.ts'
 
 /**
  * `event: lifeline:reset` with `{"reason", "lastEventId"}`: the client refetches state instead of

@@ -10,7 +10,7 @@
 import { LifelineError } from '../../protocol/errors.ts'
 import type { History, HistoryListener, ReadAfterResult, StoredEvent } from './history.ts'
 import { compareIds } from './ids.ts'
-import { HistoryListeners } from './notify.ts'
+import { HistoryListeners } from './listeners.ts'
 import type { SequencerLink, SequencerReply, SequencerRequest } from './sequencer.ts'
 
 export interface RemoteHistoryOptions {

@@ -10,12 +10,12 @@ import { parseDuration, parseSize } from '../shared/units.ts'
 import {
   CONFIG_FILE_OPTION,
   type ConfigKey,
-  type HubConfig,
   LOG_LEVELS,
   OPTIONS,
   type OptionKind,
   type OptionSpec,
-} from './config-table.ts'
+  type ServeConfig,
+} from './config-options.ts'
 
 /** The forwarding headers `--trust-proxy-header` may name: exactly one is read. */
 export const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded'] as const
@@ -163,7 +163,7 @@ function readConfigFile(path: string): Record<string, unknown> {
 }
 
 /** Resolves every setting; throws ConfigError (one line) on the first bad one. */
-export function resolveConfig(sources: ConfigSources = {}): HubConfig {
+export function resolveConfig(sources: ConfigSources = {}): ServeConfig {
   const flags = sources.flags ?? {}
   const env = sources.env ?? {}
   const filePath = sources.configFile ?? nonEmpty(env[CONFIG_FILE_OPTION.env])
@@ -186,7 +186,7 @@ export function resolveConfig(sources: ConfigSources = {}): HubConfig {
     }
     out[spec.key] = result.data
   }
-  const config = out as unknown as HubConfig
+  const config = out as unknown as ServeConfig
   checkCombinations(config)
   return config
 }
@@ -208,7 +208,7 @@ function pick(
   return [spec.default, 'default']
 }
 
-function checkCombinations(c: HubConfig): void {
+function checkCombinations(c: ServeConfig): void {
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw new ConfigError('invalid setting --tls-cert/--tls-key: give both (certificate and key) or neither')
   }
@@ -267,7 +267,7 @@ function checkCorsOrigin(origin: string): void {
 }
 
 /** Defaults merged with the given settings, for in-process hubs (tests, embedding). */
-export function configWithDefaults(overrides: Partial<HubConfig> = {}): HubConfig {
+export function configWithDefaults(overrides: Partial<ServeConfig> = {}): ServeConfig {
   const base = resolveConfig({ env: {} })
   return { ...base, ...definedOnly(overrides) }
 }

@@ -20,7 +20,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
 /** Resolved settings: durations in ms, sizes in bytes, lists as arrays, absent strings undefined. */
-export interface HubConfig {
+export interface ServeConfig {
   port: number
   host: string
   tlsCert: string | undefined
@@ -65,7 +65,7 @@ export interface HubConfig {
   workers: number
 }
 
-export type ConfigKey = keyof HubConfig
+export type ConfigKey = keyof ServeConfig
 
 export interface OptionSpec {
   readonly key: ConfigKey
