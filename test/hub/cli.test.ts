@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { test } from 'node:test'
-import { REPO_ROOT, runCli, startServe } from './serve-process.ts'
+import { openStream, REPO_ROOT, runCli, startServe } from './serve-process.ts'
 
 test('lifeline publish and lifeline tail talk to a hub; tail shows reconnecting on stderr', async (t) => {
   const hub = await startServe([])
@@ -56,6 +56,28 @@ test('lifeline publish and lifeline tail talk to a hub; tail shows reconnecting 
   tail.kill('SIGINT')
   const [code] = await once(tail, 'exit')
   assert.equal(code, 0)
+})
+
+test('publish --data - drops exactly one trailing newline (LF or CRLF) from stdin', async (t) => {
+  const hub = await startServe([])
+  t.after(() => hub.stop('SIGKILL'))
+  const stream = await openStream(hub.url, '/events?topic=stdin')
+  t.after(() => stream.close())
+  const inputs = ['x\n', 'crlf\r\n', 'two\nlines\n\n', 'no newline', '\n']
+  for (const input of inputs) {
+    const r = await runCli(
+      ['publish', '--url', hub.url, '--topic', 'stdin', '--data', '-'],
+      {},
+      20_000,
+      input,
+    )
+    assert.equal(r.code, 0, r.stderr)
+  }
+  const events = await stream.waitFor(inputs.length)
+  assert.deepEqual(
+    events.map((e) => e.data),
+    ['x', 'crlf', 'two\nlines\n', 'no newline', ''],
+  )
 })
 
 test('a bad setting stops the start with one line naming it', async () => {

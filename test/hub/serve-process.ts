@@ -31,21 +31,23 @@ export interface ServeProcess {
   readonly exited: Promise<number | null>
 }
 
-/** Runs `lifeline <args>` to completion: exit code, stdout, stderr. */
+/** Runs `lifeline <args>` to completion (writing `stdin` to it when given): exit code, stdout, stderr. */
 export async function runCli(
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 20_000,
+  stdin?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [MAIN, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   })
+  if (stdin !== undefined) child.stdin!.end(stdin)
   let stdout = ''
   let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c))
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c))
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c))
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
   const [code] = (await once(child, 'exit')) as [number | null]
   clearTimeout(timer)

@@ -94,6 +94,11 @@ describe('lifeline doctor against a local SSE server', () => {
     child.stderr.on('data', (chunk) => (out += chunk))
     const [code] = await once(child, 'exit')
     assert.equal(code, 1, out)
+    // The header names the URL the checks open, with the doctor's topic, not only the one typed.
+    assert.equal(
+      out.split('\n')[0],
+      `lifeline doctor ${fixture.url}/events?topic=lifeline-doctor (watching 1 s)`,
+    )
     assert.match(out, /FAIL {2}caching/)
     assert.match(out, /fix: send `Cache-Control: no-cache`/)
     assert.match(out, /PASS {2}delivery/)

@@ -3,7 +3,7 @@
  * (docs/doctor.md). Exit code 0 when no check failed, 1 otherwise, 2 on bad arguments.
  */
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { DEFAULT_TOPIC, DEFAULT_WATCH_MS, formatCheck, runDoctor } from '../doctor/doctor.ts'
+import { DEFAULT_TOPIC, DEFAULT_WATCH_MS, doctorStreamUrl, formatCheck, runDoctor } from '../doctor/doctor.ts'
 import { parseDuration } from '../shared/units.ts'
 
 function duration(value: string): number {
@@ -44,12 +44,17 @@ export function doctorCommand(): Command {
           return
         }
         const json = opts.json === true
+        const publishUrl =
+          opts.publish === false ? false : typeof opts.publish === 'string' ? opts.publish : undefined
+        // The header names the URL the checks open (with the doctor's ?topic=), not the one typed.
+        const checked = doctorStreamUrl({ url, publishUrl, topic: opts.topic })
         if (!json)
-          process.stdout.write(`lifeline doctor ${url} (watching ${Math.round(opts.watch / 1000)} s)\n`)
+          process.stdout.write(
+            `lifeline doctor ${checked.href} (watching ${Math.round(opts.watch / 1000)} s)\n`,
+          )
         const report = await runDoctor({
           url,
-          publishUrl:
-            opts.publish === false ? false : typeof opts.publish === 'string' ? opts.publish : undefined,
+          publishUrl,
           topic: opts.topic,
           token: opts.token ?? process.env.LIFELINE_TOKEN,
           watchMs: opts.watch,

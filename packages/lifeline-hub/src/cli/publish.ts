@@ -25,7 +25,12 @@ export function publishCommand(): Command {
         .argParser(collect)
         .makeOptionMandatory(),
     )
-    .addOption(new Option('--data <text>', 'event data; "-" reads it from stdin').makeOptionMandatory())
+    .addOption(
+      new Option(
+        '--data <text>',
+        'event data; "-" reads it from stdin (one trailing newline dropped)',
+      ).makeOptionMandatory(),
+    )
     .option('--event <name>', 'event type (default: message)')
     .addOption(new Option('--token <jwt>', 'bearer token for a hub with auth').env('LIFELINE_TOKEN'))
     .option('--json', 'send --data as a JSON value instead of a string')
@@ -34,10 +39,18 @@ export function publishCommand(): Command {
     })
 }
 
+/**
+ * Reads all of stdin. Exactly one trailing LF or CRLF is dropped: `echo x | lifeline publish --data -`
+ * means the data `x` (the newline is the shell's line end, not part of the event; kept, it would
+ * become an empty second `data:` line). Further newlines are the user's and stay.
+ */
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString('utf8')
+  const text = Buffer.concat(chunks).toString('utf8')
+  if (text.endsWith('\r\n')) return text.slice(0, -2)
+  if (text.endsWith('\n')) return text.slice(0, -1)
+  return text
 }
 
 async function publish(flags: PublishFlags): Promise<number> {

@@ -54,7 +54,8 @@ const DEFAULT_DELIVERY_TIMEOUT_MS = 5_000
 /** Let the stream settle (subscription registered on the hub) before publishing into it. */
 const SETTLE_MS = 200
 
-function streamUrl(options: DoctorOptions): URL {
+/** The URL the doctor actually opens: the given one with `?topic=` set (unless publishing is off). */
+export function doctorStreamUrl(options: Pick<DoctorOptions, 'url' | 'publishUrl' | 'topic'>): URL {
   const url = new URL(options.url)
   if (options.publishUrl !== false) url.searchParams.set('topic', options.topic ?? DEFAULT_TOPIC)
   return url
@@ -104,7 +105,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     checks.push(check)
     options.onCheck?.(check)
   }
-  const url = streamUrl(options)
+  const url = doctorStreamUrl(options)
   const topic = url.searchParams.get('topic') ?? DEFAULT_TOPIC
   const watchMs = options.watchMs ?? DEFAULT_WATCH_MS
   const deliveryTimeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS

@@ -11,6 +11,13 @@ export {
   checkStatus,
 } from './checks.ts'
 export type { DoctorOptions, DoctorReport } from './doctor.ts'
-export { DEFAULT_TOPIC, DEFAULT_WATCH_MS, formatCheck, formatReport, runDoctor } from './doctor.ts'
+export {
+  DEFAULT_TOPIC,
+  DEFAULT_WATCH_MS,
+  doctorStreamUrl,
+  formatCheck,
+  formatReport,
+  runDoctor,
+} from './doctor.ts'
 export type { ProbeEnd, ProbeOptions, TimedEvent } from './probe.ts'
 export { BROWSER_HEADERS, openProbe, Probe } from './probe.ts'
