@@ -188,6 +188,7 @@ export async function startPrimary(config: ServeConfig, logger: Logger): Promise
     recent.push(now)
     crashes.set(index, recent)
     const delay = Math.min(RESTART_MIN_MS * 2 ** (recent.length - 1), RESTART_MAX_MS)
+    // Not unref'd: when every worker died at once, this timer is what keeps the primary alive.
     setTimeout(() => {
       if (stopping) return
       spawn(index).then(
@@ -197,7 +198,7 @@ export async function startPrimary(config: ServeConfig, logger: Logger): Promise
           if (!stopping) restart(index)
         },
       )
-    }, delay).unref()
+    }, delay)
   }
 
   const relay = setInterval(() => {
