@@ -1,3 +1,7 @@
+/**
+ * The dashboard: its static page and assets, the stats stream it reads, and the connection listing's
+ * query (served by the app's /dashboard routes; docs/dashboard.md).
+ */
 export type { Asset, DashboardAssets } from './assets.ts'
 export { bundleFromSource, loadAssets, STATIC_DIR } from './assets.ts'
 export type { ConnectionQuery } from './connection-query.ts'

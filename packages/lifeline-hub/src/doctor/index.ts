@@ -1,3 +1,7 @@
+/**
+ * `lifeline doctor`: probes a running hub through whatever proxy sits in front of it and says what
+ * breaks SSE there (buffering, compression, timeouts, caching; docs/doctor.md).
+ */
 export type { CheckResult, Verdict } from './checks.ts'
 export {
   checkCaching,

@@ -1,3 +1,7 @@
+/**
+ * `lifeline bench`, the load tool users run against their own hub: subscriber fleets, a publisher,
+ * latency histograms, the report (docs/bench.md). The repo's own benchmarks are `bench/` at the root.
+ */
 export { Fleet, type FleetOptions } from './fleet.ts'
 export type { LatencySummary } from './histogram.ts'
 export { Histogram, summarize } from './histogram.ts'

@@ -1,8 +1,25 @@
 import type { LifelineError } from '../protocol/errors.ts'
 
 /**
- * `connecting` while a request is in flight (at construction, and for each reconnect attempt), `open`
- * while a stream is read, `reconnecting` while waiting before the next attempt, `closed` for good.
+ * Where a `LifelineEventSource` is (event-source.ts moves it; `statechange` reports each move).
+ *
+ * ```
+ * connecting ──200 text/event-stream──▶ open
+ * connecting ──network error; 429, 502, 503, 504 (not with `strict`)──▶ reconnecting
+ * open ──network error, stream ended──▶ reconnecting
+ * reconnecting ──backoff delay elapsed──▶ connecting
+ * connecting ──any other status (204 included), not text/event-stream, unreadable body──▶ closed
+ * open ──lifeline:end──▶ closed
+ * connecting | open ──a failure past retry.maxAttempts──▶ closed
+ * any ──close()──▶ closed
+ * ```
+ *
+ * - `connecting`: a request is in flight (at construction, and for each reconnect attempt).
+ *   `readyState` is CONNECTING.
+ * - `open`: a stream is being read; `readyState` is OPEN.
+ * - `reconnecting`: waiting out the backoff before the next attempt; `readyState` is CONNECTING
+ *   (the WHATWG EventSource has no separate state for the wait).
+ * - `closed`: final, as the spec's CLOSED: nothing reconnects it.
  */
 export type ClientState = 'connecting' | 'open' | 'reconnecting' | 'closed'
 

@@ -1,3 +1,7 @@
+/**
+ * `lifeline-sse/client`: an EventSource for browsers and Node (WHATWG reconnection rules, backoff,
+ * Last-Event-ID, `lifeline:reset`) and the `subscribe` helper over it (docs/client.md).
+ */
 export type { ResolvedRetry, RetryOptions } from './backoff.ts'
 export { reconnectDelay } from './backoff.ts'
 export type { LifelineEventSourceEventMap, LifelineResetData } from './event-source.ts'

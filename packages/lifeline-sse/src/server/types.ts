@@ -8,6 +8,23 @@ import type { StreamStore } from './streams/stream-store.ts'
 
 export type { CloseReason, RejectReason }
 
+/**
+ * Where a stream is in its life (connection.ts moves it; `ConnectionInfo.state` shows it).
+ *
+ * ```
+ * open ──beginReplay──▶ replaying ──endReplay──▶ open
+ * open | replaying ──close(reason)──▶ closing ──sink ended / transport closed──▶ closed
+ * open | replaying ──slow consumer (write_timeout, buffer_overflow): transport destroyed──▶ closed
+ * open | replaying ──transport closed under it (client_closed, or write_timeout on ETIMEDOUT)──▶ closed
+ * ```
+ *
+ * - `open`: live events are written as they are fanned out. Every stream starts here.
+ * - `replaying`: the stream resumes from a Last-Event-ID; history is written paced by the socket while
+ *   live events are held, then the held ones follow and the stream is `open` (the seam is exact).
+ * - `closing`: the close reason is decided and counted once; the transport is ending cleanly (queued
+ *   bytes and a final `retry:` hint drain first). Nothing more is written.
+ * - `closed`: final. A later `close()` or transport callback does nothing.
+ */
 export type ConnectionState = 'open' | 'replaying' | 'closing' | 'closed'
 
 export interface HubOptions {
