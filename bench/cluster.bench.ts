@@ -225,7 +225,7 @@ async function appendRate(redis: RedisServer): Promise<number> {
 /** Started hubs, warmed for WARM_MS (publishes nobody receives) so JIT and Redis connections are hot. */
 async function hubs(count: number, extra: string[]): Promise<ServeProcess[]> {
   const started = await Promise.all(Array.from({ length: count }, () => startServe([...HUB_ARGS, ...extra])))
-  // A hub listens at once but takes publishes only once it reads the stream (DESIGN §8).
+  // A hub listens at once but takes publishes only once it reads the stream (docs/design.md §8).
   for (const hub of started) {
     while ((await fetch(`${hub.url}/readyz`)).status !== 200) await sleep(20)
   }

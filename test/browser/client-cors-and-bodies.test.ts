@@ -1,5 +1,5 @@
 /**
- * The bundled client in real Chromium (issue 19): a cross-origin server that answers only
+ * The bundled client in real Chromium: a cross-origin server that answers only
  * `Access-Control-Allow-Origin` (no allowed headers, so any preflight fails) serves the first
  * connection, and with `lastEventIdParam` the reconnect too; a `fetch` option that resolves to a body
  * the client cannot read (a Node-stream look-alike, none) gives one error event and no unhandled

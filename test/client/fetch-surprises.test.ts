@@ -1,6 +1,6 @@
 /**
  * What a user-supplied `fetch` (or an odd server) can hand the client, and what the client makes of it:
- * always one clear ClientErrorEvent, never an unhandled rejection, never a silent OPEN (issue 19).
+ * always one clear ClientErrorEvent, never an unhandled rejection, never a silent OPEN.
  * Real local servers where a server is involved; the fetch stand-ins return what node-fetch and broken
  * wrappers really return.
  */

@@ -29,7 +29,7 @@ async function startHubs(
     Array.from({ length: count }, () => startServe(['--redis', redisUrl, ...HUB_ARGS])),
   )
   for (const hub of hubs) t.after(() => hub.stop('SIGKILL'))
-  // A hub listens at once but is ready (and takes publishes) only once it reads the stream (DESIGN §8).
+  // A hub listens at once but is ready (and takes publishes) only once it reads the stream (docs/design.md §8).
   for (const hub of hubs)
     await eventually(async () => (await http(`${hub.url}/readyz`)).status === 200, 'hub ready')
   return hubs

@@ -1,5 +1,5 @@
 /**
- * The memory ring's byte cap bounds what the heap holds (issue 14, item 10): V8 keeps a string with
+ * The memory ring's byte cap bounds what the heap holds: V8 keeps a string with
  * any character above U+00FF at 2 bytes per character, so counting UTF-8 bytes let a history of such
  * events hold twice its cap. Measured on the real heap after a full GC.
  */

@@ -1,5 +1,5 @@
 /**
- * Replay under backpressure, over real sockets (issue 14, items 1 and 2): a backlog larger than
+ * Replay under backpressure, over real sockets: a backlog larger than
  * `maxBufferedBytes` is streamed as the socket drains, so a client that reads gets every event in
  * order, events published during the replay follow it exactly, and only a client that does not read
  * is cut. Run over the memory ring, the file store and Redis Streams.

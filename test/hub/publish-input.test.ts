@@ -1,7 +1,8 @@
 /**
- * Publish input a hostile client sends (issue 14, items 5, 8, 9): every one gets a JSON 4xx, none
- * counts as a publish error (the shipped alert pages on `lifeline_publish_errors_total`), and a client
- * that goes away mid-body is not an error in the logs.
+ * Publish input a hostile client sends (a NUL in an event name, data nested too deep, a cut or
+ * malformed body): every one gets a JSON 4xx, none counts as a publish error (the shipped alert pages
+ * on `lifeline_publish_errors_total`), and a client that goes away mid-body is not an error in the
+ * logs.
  */
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'

@@ -1,5 +1,5 @@
 /**
- * `--trust-proxy-header` (issue 14, item 7): behind a proxy that appends `X-Forwarded-For` and passes
+ * `--trust-proxy-header`: behind a proxy that appends `X-Forwarded-For` and passes
  * `Forwarded` through, a client's own `Forwarded` must not give it a fresh address per request. The
  * hub reads exactly the one header the flag names, over real TCP from a loopback "proxy".
  */

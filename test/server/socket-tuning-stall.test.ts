@@ -1,6 +1,6 @@
 /**
  * Loading and using the socket tuning must not stall the event loop, however many sockets are open
- * (issue 14, item 3): `net-keepalive` loads `ffi-rs`, whose libc check called
+ * (a regression seen with 1000 sockets): `net-keepalive` loads `ffi-rs`, whose libc check called
  * `process.report.getReport()`, synchronous and resolving the peer name of every open socket (minutes
  * with 1000 sockets from 200 addresses). Sockets come from 127.0.x.y, 200 source addresses.
  *

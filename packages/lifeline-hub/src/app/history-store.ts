@@ -20,7 +20,7 @@ export async function openHistory(config: ServeConfig, logger?: Logger): Promise
   const retention = { maxEvents: config.historySize, ttlMs: config.historyTtl }
   if (config.redis) {
     const { createRedisHistory } = await import('lifeline-sse/redis')
-    // DESIGN §8: a node reports ready only once it reads the stream. Start without waiting for Redis
+    // docs/design.md §8: a node reports ready only once it reads the stream. Start without waiting for Redis
     // (not ready, publish 503) rather than crash-loop while Redis comes up.
     return createRedisHistory({
       url: config.redis,

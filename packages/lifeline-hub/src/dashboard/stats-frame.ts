@@ -5,7 +5,7 @@
  */
 import type { CloseReason, ConnectionInfo, ConnectionState, HubStats } from 'lifeline-sse/server'
 
-/** The reserved topic the dashboard's own stream subscribes to. `lifeline:` names are reserved (DESIGN §4). */
+/** The reserved topic the dashboard's own stream subscribes to. `lifeline:` names are reserved (protocol/reserved.ts). */
 export const STATS_TOPIC = 'lifeline:dashboard'
 
 /** SSE event type of a stats frame. */

@@ -54,7 +54,8 @@ function mappedLibc(): 'glibc' | 'musl' | undefined {
  * ffi-rs picks its glibc or musl binary by calling `process.report.getReport()` and reading
  * `header.glibcVersionRuntime`. A report is synchronous and walks every libuv handle (by default also
  * resolving each socket's peer name): with 1000 open sockets that stalled the event loop for seconds,
- * and still ~80 ms per 1000 handles with `excludeNetwork` (issue 14). For the duration of one
+ * and still ~80 ms per 1000 handles with `excludeNetwork`
+ * (test/server/socket-tuning-stall.test.ts). For the duration of one
  * synchronous `require`, where nothing else can run, `getReport` answers that header from
  * /proc/self/maps instead. Where the libc is not known the real report runs, without its network part.
  */

@@ -1,6 +1,7 @@
 /**
  * The cluster history: every hub appends to one Redis stream and reads it back, so a publish on node A
- * reaches subscribers on node B, and a Last-Event-ID from any node resumes on any node (DESIGN §2, §4, §8).
+ * reaches subscribers on node B, and a Last-Event-ID from any node resumes on any node (docs/design.md §2,
+ * §4, §8).
  *
  * - append = XADD (`MAXLEN ~` count retention; age retention by XTRIM MINID once a second). The id is
  *   the stream id. Nothing is queued while Redis is away: the client's offline queue and retries are

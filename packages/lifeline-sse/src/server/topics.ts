@@ -1,8 +1,8 @@
 /**
  * Topic names, topic patterns and the index that maps a published event's topics to subscribers.
  *
- * DESIGN §5: "Topics: 1-256 characters of `A-Z a-z 0-9 . _ - : /`; a trailing `/*` segment subscribes
- * to a prefix." A pattern `orders/*` matches every topic that starts with `orders/` (`orders/1`,
+ * The rule, defined here only: topics are 1-256 characters of `A-Z a-z 0-9 . _ - : /`; a trailing `/*`
+ * segment subscribes to a prefix. A pattern `orders/*` matches every topic that starts with `orders/` (`orders/1`,
  * `orders/eu/7`), not `orders` itself. The pattern `*` alone (used in auth claims) matches every topic.
  */
 import { LifelineError } from '../protocol/errors.ts'

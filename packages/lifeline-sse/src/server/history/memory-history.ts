@@ -43,7 +43,8 @@ export class MemoryHistory extends SeqStore {
     this.#trimAge(now)
     const seq = this.nextSeq++
     const event = this.storedEvent(seq, topics, input, now)
-    // What the strings hold in memory, not their UTF-8 length: the cap bounds the heap (issue 14).
+    // What the strings hold in memory, not their UTF-8 length: the cap bounds the heap
+    // (test/delivery/history-memory-bytes.test.ts measures it after a full GC).
     const size = eventHeldBytes(topics, input.data, input.event)
     // Full at maxEvents: the oldest makes room (count retention) before the slot is reused.
     if (this.count === this.#events.length && !this.#grow()) this.#shift()
