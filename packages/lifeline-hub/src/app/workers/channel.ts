@@ -83,10 +83,10 @@ export class Channel {
     this.#queue = []
     // A worker that already exited has no channel: what was queued for it is lost with it.
     if (!this.#end.connected || this.#end.send === undefined) return
-    this.#end.send(batch, undefined, undefined, (error) => {
-      // The other end went away mid-send; its exit is handled by whoever watches the process.
-      if (error) return
-    })
+    // With a callback a failed send is reported here instead of as an 'error' event (which, with no
+    // listener, would crash the primary): the other end went away, and its exit is handled by
+    // whoever watches that process (primary.ts restarts a worker; a worker drains without a primary).
+    this.#end.send(batch, undefined, undefined, () => {})
   }
 
   #drainBacklog(): void {
