@@ -38,10 +38,6 @@ class CountingSink implements StreamSink {
     CountingSink.bytes += chunk.byteLength
     return true
   }
-  writev(chunks: readonly Uint8Array[]): boolean {
-    for (const c of chunks) CountingSink.bytes += c.byteLength
-    return true
-  }
   bufferedBytes(): number {
     return 0
   }
@@ -110,6 +106,7 @@ function sweepCost(): void {
     onClosed() {},
     onIdle() {},
     onWrite() {},
+    join: (chunks) => Buffer.concat(chunks),
     retryHint: () => new Uint8Array(0),
   }
   const clock = new SweepClock(100, () => performance.now())

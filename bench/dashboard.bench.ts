@@ -36,9 +36,6 @@ class MemorySink implements StreamSink {
   write(): boolean {
     return true
   }
-  writev(): boolean {
-    return true
-  }
   bufferedBytes(): number {
     return 0
   }

@@ -11,7 +11,7 @@ import type {
 export class MemorySink implements StreamSink {
   headers: ReadonlyArray<readonly [string, string]> = []
   listener: SinkListener | undefined
-  /** One entry per transport write (a writev counts once). */
+  /** One entry per transport write. */
   writes: number[] = []
   text = ''
   ended = false
@@ -29,15 +29,6 @@ export class MemorySink implements StreamSink {
   write(chunk: Uint8Array): boolean {
     this.writes.push(chunk.byteLength)
     this.text += this.#decoder.decode(chunk)
-    return this.backlog === 0
-  }
-  writev(chunks: readonly Uint8Array[]): boolean {
-    let size = 0
-    for (const c of chunks) {
-      size += c.byteLength
-      this.text += this.#decoder.decode(c)
-    }
-    this.writes.push(size)
     return this.backlog === 0
   }
   bufferedBytes(): number {

@@ -60,11 +60,6 @@ class FetchSink implements StreamSink {
     return (this.#controller.desiredSize ?? 0) > 0
   }
 
-  writev(chunks: readonly Uint8Array[]): boolean {
-    // One joined chunk: a single read, a single socket write downstream.
-    return this.write(chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks))
-  }
-
   bufferedBytes(): number {
     if (this.#done) return 0
     return Math.max(0, HIGH_WATER_BYTES - (this.#controller.desiredSize ?? 0))

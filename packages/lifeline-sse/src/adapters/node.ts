@@ -6,6 +6,39 @@ import { type AdapterOptions, openOrAnswer, parseRequestUrl, subscribeOptions } 
 import { tuneSocket } from './socket.ts'
 
 type NodeRequest = IncomingMessage | Http2ServerRequest
+
+const CR = 0x0d
+const LF = 0x0a
+/**
+ * HTTP/1.1 chunks (RFC 9112 §7.1: `<size in hex> CRLF <bytes> CRLF`) by the bytes they carry. The hub
+ * hands every stream the same bytes object for the same event (or the same joined events), so the
+ * framing is made once per event for all HTTP/1.1 streams, not once per stream as `res.write` does.
+ */
+const chunks = new WeakMap<Uint8Array, Buffer>()
+
+function chunkOf(bytes: Uint8Array): Buffer {
+  let chunk = chunks.get(bytes)
+  if (chunk === undefined) {
+    const size = bytes.byteLength.toString(16)
+    chunk = Buffer.allocUnsafe(size.length + bytes.byteLength + 4)
+    let at = chunk.write(size, 0, 'latin1')
+    chunk[at++] = CR
+    chunk[at++] = LF
+    chunk.set(bytes, at)
+    at += bytes.byteLength
+    chunk[at++] = CR
+    chunk[at] = LF
+    chunks.set(bytes, chunk)
+  }
+  return chunk
+}
+
+/** node:http internals read to decide whether a response's socket may be written directly. */
+interface ResponseInternals {
+  readonly chunkedEncoding?: boolean
+  readonly outputData?: readonly unknown[]
+  readonly writableCorked?: number
+}
 type NodeResponse = ServerResponse | Http2ServerResponse
 
 /** The `ServerResponse` surface both HTTP/1 and the HTTP/2 compat response offer. */
@@ -23,13 +56,26 @@ interface Writable {
 
 /**
  * A stream over a node:http `ServerResponse` (Express passes the same objects) or a node:http2 compat
- * `Http2ServerResponse`. Several chunks go out joined: one write (one syscall) per connection per turn.
+ * `Http2ServerResponse`. One write (one syscall) per connection per flush.
+ *
+ * HTTP/1.1: once the head and the first bytes went out through the response, events are written to
+ * the socket directly, as chunks framed once per event (`chunkOf`). `res.write` would frame each one
+ * again for each stream and send it as four corked writes released in a nextTick per response; the
+ * direct write is one `socket.write` of a shared buffer (bench/turns.bench.ts flood-1k). The response still
+ * ends the stream (`res.end()` writes the final chunk after ours) and counts the socket's buffer in
+ * `writableLength`. HTTP/1.0 (no chunking), HTTP/2 and a response that does not own its socket yet
+ * (a pipelined request) keep `res.write`.
  */
 export class NodeSink implements StreamSink {
   #req: NodeRequest
   #res: NodeResponse
   #out: Writable
   #error: Error | undefined
+  /** The socket events are written to directly, once allowed (see the class comment). */
+  #socket: Socket | null = null
+  #checked = false
+  #listener: SinkListener | undefined
+  #onSocketDrain = (): void => this.#listener?.drained()
 
   constructor(req: NodeRequest, res: NodeResponse) {
     this.#req = req
@@ -61,22 +107,49 @@ export class NodeSink implements StreamSink {
   }
 
   attach(listener: SinkListener): void {
+    this.#listener = listener
     this.#out.on('drain', () => listener.drained())
-    this.#out.once('close', () => listener.closed(this.#error))
+    this.#out.once('close', () => {
+      // A keep-alive socket outlives this response: leave it as we found it.
+      this.#socket?.off('drain', this.#onSocketDrain)
+      this.#socket = null
+      listener.closed(this.#error)
+    })
     // The client may have left between the request and now: 'close' already fired and will not again.
     if ((this.#out as { destroyed?: boolean }).destroyed === true)
       queueMicrotask(() => listener.closed(this.#error))
   }
 
   write(chunk: Uint8Array): boolean {
-    return this.#out.write(chunk)
+    const socket = this.#socket
+    if (socket !== null) {
+      // A zero-size chunk would end the response: there is nothing to send.
+      if (chunk.byteLength === 0) return socket.writableLength < socket.writableHighWaterMark
+      return socket.write(chunkOf(chunk))
+    }
+    const ok = this.#out.write(chunk)
+    if (!this.#checked) this.#goDirect()
+    return ok
   }
 
-  writev(chunks: readonly Uint8Array[]): boolean {
-    // One joined buffer, one `write`: a `write` per chunk costs node:http a chunk header, a cork and a
-    // nextTick each, even corked; joining the few hundred bytes of a turn is far cheaper
-    // (bench/fanout.bench.ts throughput-1k: ~13 -> ~2.5 us of server CPU per delivered event).
-    return this.#out.write(Buffer.concat(chunks))
+  /** After the first write (head and first bytes sent): write to the socket from now on, if allowed. */
+  #goDirect(): void {
+    this.#checked = true
+    if (!this.#http1 || this.#req.httpVersionMinor !== 1) return
+    const res = this.#res as ServerResponse & ResponseInternals
+    const socket = res.socket as (Socket & { _httpMessage?: unknown }) | null
+    if (
+      socket === null ||
+      socket._httpMessage !== res ||
+      res.chunkedEncoding !== true ||
+      res.outputData?.length !== 0 ||
+      (res.writableCorked ?? 0) !== 0 ||
+      res.writableEnded
+    ) {
+      return
+    }
+    this.#socket = socket
+    socket.on('drain', this.#onSocketDrain)
   }
 
   bufferedBytes(): number {
@@ -84,6 +157,9 @@ export class NodeSink implements StreamSink {
   }
 
   end(done: () => void): void {
+    // `res.end()` writes the final chunk through the same socket, after every chunk written directly.
+    this.#socket?.off('drain', this.#onSocketDrain)
+    this.#socket = null
     let called = false
     const once = (): void => {
       if (called) return

@@ -19,6 +19,8 @@ export interface ConnectionContext {
   onClosed(connection: Connection, reason: CloseReason): void
   onIdle(connection: Connection): void
   onWrite(bytes: number, events: number, heartbeat: boolean): void
+  /** The events of `chunks` as one buffer; the same object for every connection that queued the same events. */
+  join(chunks: readonly Uint8Array[]): Uint8Array
   /** A fresh jittered `retry:` field, sent before the hub ends a stream on purpose. */
   retryHint(): Uint8Array
 }
@@ -177,8 +179,13 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle, Repl
     this.#pendingBytes = 0
     this.lastEventAt = now
     this.#idleWarned = false
-    if (pending.length === 1) this.#write(pending[0] as Uint8Array, now, events, false)
-    else this.#writev(pending, now, events)
+    // Several events: joined by the hub, once for every connection that queued the same ones.
+    this.#write(
+      pending.length === 1 ? (pending[0] as Uint8Array) : this.#ctx.join(pending),
+      now,
+      events,
+      false,
+    )
   }
 
   /** Bytes outside the event flow (first bytes, heartbeat, reset, final retry); flushes queued events first. */
@@ -199,19 +206,6 @@ export class Connection implements ClockTarget, SinkListener, StreamHandle, Repl
     }
     this.#afterWrite(ok, bytes.byteLength, now, events, heartbeat, paced)
     return ok
-  }
-
-  #writev(chunks: Uint8Array[], now: number, events: number): void {
-    let ok: boolean
-    let size = 0
-    for (const c of chunks) size += c.byteLength
-    try {
-      ok = this.sink.writev(chunks)
-    } catch (error) {
-      this.closed(error as Error)
-      return
-    }
-    this.#afterWrite(ok, size, now, events, false)
   }
 
   #afterWrite(

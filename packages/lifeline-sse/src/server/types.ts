@@ -137,10 +137,10 @@ export interface StreamSink {
    *  after admission, before any write. */
   open(headers: ReadonlyArray<readonly [string, string]>, transport: TransportTuning): void
   attach(listener: SinkListener): void
-  /** Queues bytes; false when the transport holds more than its high-water mark (wait for `drained`). */
+  /** Queues bytes; false when the transport holds more than its high-water mark (wait for `drained`).
+   *  The hub passes the same bytes object to every stream for the same event(s): a sink may cache
+   *  per-object work (the node adapter frames HTTP/1.1 chunks once per object). */
   write(chunk: Uint8Array): boolean
-  /** Several chunks in one transport write (cork/uncork, writev, or one joined buffer). */
-  writev(chunks: readonly Uint8Array[]): boolean
   /** Bytes accepted by write() that the kernel has not taken yet. */
   bufferedBytes(): number
   /** Ends cleanly (final chunk, END_STREAM, stream close); `done` runs once flushed or failed. */
