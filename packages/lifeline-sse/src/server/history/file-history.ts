@@ -14,7 +14,7 @@
  * checkpoint. `sync: 'full'` fsyncs the WAL on every commit for power-loss safety at ~1 fsync per publish.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
-import { LifelineError } from '../../protocol/errors.ts'
+import { loadSqlite } from '../sqlite.ts'
 import type { ReadAfterResult, ReadPage, StoredEvent } from './history.ts'
 import { formatId, newEpoch } from './ids.ts'
 import { eventBytes, type Retention, type RetentionOptions, retention } from './retention.ts'
@@ -68,13 +68,7 @@ export class FileHistory extends SeqStore {
     super()
     this.#retention = retention(options)
     this.path = options.path
-    const sqlite = process.getBuiltinModule('node:sqlite') as typeof import('node:sqlite') | undefined
-    if (sqlite === undefined) {
-      throw new LifelineError(
-        'LIFELINE_ERR_HISTORY_FILE',
-        `the file history needs node:sqlite, which Node ${process.version} does not offer: use Node >= 22.13 (or start Node with --experimental-sqlite)`,
-      )
-    }
+    const sqlite = loadSqlite('the file history')
     const db = new sqlite.DatabaseSync(options.path)
     this.#db = db
     try {

@@ -11,7 +11,7 @@
  * journaled).
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
-import { LifelineError } from '../../protocol/errors.ts'
+import { loadSqlite } from '../sqlite.ts'
 import { MemoryStreamStore, type MemoryStreamStoreOptions, type StreamRecord } from './memory-stream-store.ts'
 import type { ProducerState, ProducerTuple } from './producers.ts'
 import type { StreamConfig, StreamEntry } from './stream-store.ts'
@@ -47,10 +47,7 @@ export class FileStreamStore extends MemoryStreamStore {
 
   constructor(options: FileStreamStoreOptions) {
     super(options)
-    const sqlite = process.getBuiltinModule('node:sqlite') as typeof import('node:sqlite') | undefined
-    if (sqlite === undefined) {
-      throw new LifelineError('LIFELINE_ERR_HISTORY_FILE', `file streams need node:sqlite (Node >= 22.13)`)
-    }
+    const sqlite = loadSqlite('file streams')
     const db = new sqlite.DatabaseSync(options.path)
     this.#db = db
     db.exec('PRAGMA journal_mode = WAL')
