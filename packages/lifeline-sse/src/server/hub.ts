@@ -407,7 +407,8 @@ class LifelineHub implements Hub, ConnectionContext {
     // First bytes at once: a jittered `retry:` (a fleet must not reconnect in lockstep) and a comment.
     // One write (one chunk, one packet with the headers): a proxy sees the stream open at once.
     connection.writeNow(Buffer.concat([encodeRetry(jitter(o.retryMs, 0.2, o.random)), OPENED]), now)
-    this.#emit('open', connection.info())
+    // info() allocates a snapshot: only for someone listening (the hub app logs it; a library user may not).
+    if (this.#listeners.open.size > 0) this.#emit('open', connection.info())
     const resumeFrom = lastEventId ?? join
     if (resumeFrom !== undefined && connection.state === 'open') this.#resume(connection, resumeFrom, now)
     return { ok: true, stream: connection }
