@@ -17,7 +17,7 @@ import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { describeMachine } from '../src/bench/machine.ts'
+import { describeMachine } from '../packages/lifeline-hub/src/loadtool/machine.ts'
 import { startPeer } from './peers/start.ts'
 
 const PROBE_MS = 20
