@@ -29,6 +29,15 @@ export async function openHistory(config: ServeConfig, logger?: Logger): Promise
       ...retention,
       connectTimeoutMs: 0,
       onError: (err) => logger?.error({ err }, 'redis history error'),
+      onStatus: (status) => {
+        if (status.ready)
+          logger?.info({ redis: status.url }, `history backend connected: reading ${status.url}`)
+        else
+          logger?.warn(
+            { redis: status.url, reason: status.reason },
+            `history backend not reachable (${status.reason}): /readyz and publish answer 503 until it is`,
+          )
+      },
     })
   }
   if (config.historyFile) {

@@ -72,9 +72,11 @@ export async function runServe(flags: Record<string, unknown>): Promise<void> {
     )
   }
   if (!app.hub.ready()) {
-    logger.warn(
+    // Not a fault yet: the node is connecting. The history store logs "connected" once it reads
+    // Redis, or the reason it cannot (history-store.ts).
+    logger.info(
       { redis: redactUrl(config.redis) },
-      'history backend not reachable yet: /readyz answers 503 and publish 503 until it is',
+      'history backend connecting: /readyz and publish answer 503 until it reads the stream',
     )
   }
   process.stderr.write(banner(url, config))

@@ -4,6 +4,6 @@
  */
 export type { RedisKeys } from './keys.ts'
 export { DEFAULT_KEY_PREFIX, redisKeys } from './keys.ts'
-export type { RedisHistoryOptions } from './redis-history.ts'
+export type { RedisHistoryOptions, RedisHistoryStatus } from './redis-history.ts'
 export { createRedisHistory } from './redis-history.ts'
 export { compareStreamIds, isStreamId } from './stream-id.ts'

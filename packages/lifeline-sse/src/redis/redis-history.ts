@@ -58,7 +58,16 @@ export interface RedisHistoryOptions {
   commandTimeoutMs?: number
   /** Errors with no caller to reject (a listener threw, a background trim failed). @default process.emitWarning */
   onError?: (error: Error) => void
+  /** Called when the node starts or stops reading Redis: `ready` once it is in step (at start and after
+   *  an outage), and not ready with the reason the client gives (e.g. `connect ECONNREFUSED
+   *  127.0.0.1:1`), again only when the reason changes. For logs; `ready()` is the state. @default none */
+  onStatus?: (status: RedisHistoryStatus) => void
 }
+
+/** What `onStatus` reports: reading Redis, or not, and why. */
+export type RedisHistoryStatus =
+  | { readonly ready: true; readonly url: string }
+  | { readonly ready: false; readonly url: string; readonly reason: string }
 
 /** Entries per XREAD: one round trip carries a burst, and a burst cannot starve the event loop. */
 const READ_BATCH = 512
@@ -100,6 +109,12 @@ function unavailable(what: string, cause?: unknown, hint = RETRY_HINT): Lifeline
       cause,
     },
   )
+}
+
+/** An ioredis error as one line: a Redis Cluster's "all nodes failed" carries the real cause inside. */
+function reasonOf(error: Error): string {
+  const inner = (error as Error & { lastNodeError?: unknown }).lastNodeError
+  return inner instanceof Error ? `${error.message} (${inner.message})` : error.message
 }
 
 /** The url without its password, for messages and logs. */
@@ -148,6 +163,9 @@ class RedisHistory implements History {
   #maintaining = false
   /** The latest connection error, for messages. */
   #lastError: Error | undefined
+  readonly #onStatus: ((status: RedisHistoryStatus) => void) | undefined
+  /** What onStatus last said: undefined before the first report; the reason while not ready. */
+  #reported: { ready: boolean; reason?: string } | undefined
 
   constructor(client: RedisClientModule, options: RedisHistoryOptions) {
     this.#keys = redisKeys(options.keyPrefix ?? DEFAULTS.keyPrefix)
@@ -163,6 +181,7 @@ class RedisHistory implements History {
           type: 'LifelineRedisWarning',
           detail: String(error.cause ?? ''),
         }))
+    this.#onStatus = options.onStatus
     const retryStrategy = (times: number) => Math.min(RETRY_MIN_MS * 2 ** Math.min(times, 10), RETRY_MAX_MS)
     const common = {
       // RESP2 replies: the same shapes from every Redis version and every client mode.
@@ -208,7 +227,9 @@ class RedisHistory implements History {
     // Connection errors repeat on every retry while Redis is away: ready() turns false, and the last
     // one is kept to explain a failed start or a refused append (wrong password, TLS, DNS...).
     const remember = (error: unknown) => {
-      if (error instanceof Error) this.#lastError = error
+      if (!(error instanceof Error)) return
+      this.#lastError = error
+      this.#report()
     }
     this.#cmd.on('error', remember)
     this.#reader.on('error', remember)
@@ -223,7 +244,10 @@ class RedisHistory implements History {
     this.#cmd.connect().catch(() => {})
     this.#reader.connect().catch(() => {})
     this.#loop = this.#readLoop()
-    this.#timer = setInterval(() => void this.#maintain(), MAINTENANCE_MS)
+    this.#timer = setInterval(() => {
+      this.#report()
+      void this.#maintain()
+    }, MAINTENANCE_MS)
     this.#timer.unref()
     if (this.#connectTimeoutMs === 0) return
     const deadline = Date.now() + this.#connectTimeoutMs
@@ -423,6 +447,7 @@ class RedisHistory implements History {
             continue
           }
           await this.#sync()
+          this.#report()
         }
         const events = await readEntriesBlocking(
           this.#reader,
@@ -487,6 +512,29 @@ class RedisHistory implements History {
         this.#onError(new Error(`a history listener threw on reset ${reason}`, { cause: error }))
       }
     }
+  }
+
+  /** Tells onStatus when ready() changed, or the reason it is not ready did. */
+  #report(): void {
+    if (this.#onStatus === undefined || this.#closed) return
+    if (this.ready()) {
+      if (this.#reported?.ready === true) return
+      this.#reported = { ready: true }
+      // A later outage is explained by its own errors, not by one from before this sync.
+      this.#lastError = undefined
+      this.#onStatus({ ready: true, url: this.#url })
+      return
+    }
+    const reason =
+      this.#lastError !== undefined
+        ? reasonOf(this.#lastError)
+        : this.#reported?.ready === true
+          ? 'the connection was lost'
+          : undefined
+    // Still connecting with nothing known yet, or the same reason again (every retry repeats it).
+    if (reason === undefined || (this.#reported?.ready === false && this.#reported.reason === reason)) return
+    this.#reported = { ready: false, reason }
+    this.#onStatus({ ready: false, url: this.#url, reason })
   }
 
   /** Once a second: age trim, the size gauge, and a liveness probe (a silent partition makes it fail). */
