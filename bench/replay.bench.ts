@@ -7,7 +7,7 @@
  * The same with `--history-file`. Before the fix (issue 14): 10 resumers made /healthz wait 7.3 s
  * (RSS 263 -> 526 MB), 100 made it wait 84 s.
  *
- * Run:   npx node bench/replay.bench.ts [--resumers 0,100] [--events 64] [--store memory,file] [--json]
+ * Run:   npm run bench:replay -- [--resumers 0,100] [--events 64] [--store memory,file] [--json]
  * (0 resumers is the baseline of the same run: /healthz on this machine with nothing replaying.)
  * The hub is `lifeline serve` in a child process with its defaults (max-buffered 1 MiB, write timeout
  * 10 s, max-body 1 MiB). Load stays on loopback; at most `resumers` + 1 sockets.

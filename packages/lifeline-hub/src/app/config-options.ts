@@ -146,7 +146,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     '--max-buffered',
     'size',
     '1MiB',
-    'Bytes one stream may queue beyond the socket; past it the stream is closed.',
+    'Bytes one stream may queue beyond the socket; past it the stream is closed. A resume replays paced by the socket instead, whatever its backlog.',
   ),
   opt(
     'idleTimeout',

@@ -32,7 +32,11 @@ export interface HubOptions {
   heartbeatMs?: number
   /** Longest ms queued bytes may wait to drain; past it: close `write_timeout`. @default 10_000. 0 disables. */
   writeTimeoutMs?: number
-  /** Bytes a connection may queue beyond the socket; past it: close `buffer_overflow`. @default 1 MiB. */
+  /**
+   * Bytes a connection may queue beyond the socket; past it: close `buffer_overflow`. A replay is paced
+   * by the socket instead (one event beyond it at most), and holds at most this many bytes of live
+   * events meanwhile (past it they are read back from history). @default 1 MiB.
+   */
   maxBufferedBytes?: number
   /** Close a stream that carried no event for this long (heartbeats do not count). @default 0 (off). */
   idleTimeoutMs?: number
