@@ -122,6 +122,7 @@ test('a bad setting throws one line naming the setting and its source', () => {
       /--history-file: it cannot be combined with --redis/,
     ],
     [{ flags: { jwtSecret: 'a'.repeat(20), jwtJwks: import.meta.filename } }, /give only one JWT key source/],
+    [{ flags: { workers: '5000' } }, /--workers: 5000 processes is more than 256; use 0 for one per core/],
   ]
   writeFileSync(file, '{"heartbeat": "15s", "writeTimout": "1s"}')
   cases.push([{ configFile: file }, /config file .*bad.json has an unknown setting "writeTimout"/])

@@ -208,7 +208,15 @@ function pick(
   return [spec.default, 'default']
 }
 
+/** More worker processes than this is a typo, not a deployment (each one is a whole Node process). */
+const MAX_WORKERS = 256
+
 function checkCombinations(c: ServeConfig): void {
+  if (c.workers > MAX_WORKERS) {
+    throw new ConfigError(
+      `invalid setting --workers: ${c.workers} processes is more than ${MAX_WORKERS}; use 0 for one per core`,
+    )
+  }
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw new ConfigError('invalid setting --tls-cert/--tls-key: give both (certificate and key) or neither')
   }
