@@ -1,10 +1,10 @@
 /**
- * Replay amplification (issue 14, item 2): the hub's history is filled with 64 events of ~1 MB (64 MiB,
+ * Replay amplification: the hub's history is filled with 64 events of ~1 MB (64 MiB,
  * the default byte cap), then N clients resume from the oldest kept id and never read. Measures
  * `/healthz` latency from a separate client probing every 20 ms (fresh connection each time, as a load
  * balancer would) from the first resume until every resumer was cut (write timeout), and the hub's
  * RSS (`/proc/<pid>/status` VmRSS, sampled every 100 ms): after the history was filled, and the peak.
- * The same with `--history-file`. Before the fix (issue 14): 10 resumers made /healthz wait 7.3 s
+ * The same with `--history-file`. Before replays were paced (commit b923c8e): 10 resumers made /healthz wait 7.3 s
  * (RSS 263 -> 526 MB), 100 made it wait 84 s.
  *
  * Run:   npm run bench:replay -- [--resumers 0,100] [--events 64] [--store memory,file] [--json]
