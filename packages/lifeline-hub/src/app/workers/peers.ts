@@ -3,9 +3,10 @@
  * answer speaks for all workers.
  *
  * - `view`: the Hub the routes and the dashboard see. Streams open and publishes go to this worker's
- *   own hub; `stats()` and `topicCounts()` add the other workers' summaries (pushed once a second, so
- *   they lag by up to a second); `connections()` adds the other workers' streams as last gathered
- *   (refreshed in the background, at most once a second, while someone asks).
+ *   own hub; `stats()` and `topicCounts()` add the other workers' summaries (pushed once a second and
+ *   relayed once a second, so they lag by up to two seconds); `connections()` adds the other
+ *   workers' streams as last gathered (refreshed in the background, at most once a second, while
+ *   someone asks: the dashboard's sampler).
  * - `connections()`: every worker's streams now (one gather through the primary): `/api/connections`.
  * - `metrics.render()`: one scrape for every worker: each worker's registry, aggregated with
  *   prom-client's cluster rules (counters and histograms summed; gauges by their `aggregator`).
@@ -105,14 +106,16 @@ export class Peers implements WorkersContext {
     this.#timer.unref()
   }
 
+  #local: Hub | undefined
+
   /** This worker's hub as its metrics count it: the core's stats plus the refusals admitted here. */
   local(): Hub {
-    return withStats(this.#hub, () => {
+    return (this.#local ??= withStats(this.#hub, () => {
       const s = this.#hub.stats()
       const rejected = { ...s.rejected }
       for (const [reason, n] of Object.entries(this.#rejected)) rejected[reason as Rejection['reason']] += n
       return { ...s, rejected }
-    })
+    }))
   }
 
   /** The Hub every route and the dashboard see: this worker's streams, every worker's totals. */
