@@ -7,7 +7,8 @@
  * The same with `--history-file`. Before replays were paced (commit b923c8e): 10 resumers made /healthz wait 7.3 s
  * (RSS 263 -> 526 MB), 100 made it wait 84 s.
  *
- * Run:   npm run bench:replay -- [--resumers 0,100] [--events 64] [--store memory,file] [--json]
+ * Run:   npm run bench:replay -- [--resumers 0,100] [--events 64] [--store memory,file] [--spread] [--json]
+ * (--spread: resumer i resumes from the i-th id, so the replays share no event: the worst case for memory.)
  * (0 resumers is the baseline of the same run: /healthz on this machine with nothing replaying.)
  * The hub is `lifeline serve` in a child process with its defaults (max-buffered 1 MiB, write timeout
  * 10 s, max-body 1 MiB). Load stays on loopback; at most `resumers` + 1 sockets.
@@ -103,7 +104,12 @@ async function connectionsOpen(url: string): Promise<number> {
   }
 }
 
-export async function runReplay(store: 'memory' | 'file', resumers: number, events: number): Promise<Result> {
+export async function runReplay(
+  store: 'memory' | 'file',
+  resumers: number,
+  events: number,
+  spread = false,
+): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-replay-bench-'))
   const extraArgs = store === 'file' ? ['--history-file', join(dir, 'history.db')] : []
   const peer = await startPeer('lifeline', {
@@ -144,9 +150,11 @@ export async function runReplay(store: 'memory' | 'file', resumers: number, even
     })()
 
     start = performance.now()
-    const oldest = ids[0] as string
+    // `spread`: each resumer from another id, so no two replay the same event first (no sharing).
     const opening: Promise<Socket>[] = []
-    for (let i = 0; i < resumers; i++) opening.push(stalled(peer.port, oldest))
+    for (let i = 0; i < resumers; i++) {
+      opening.push(stalled(peer.port, ids[spread ? i % (ids.length - 1) : 0] as string))
+    }
     sockets.push(...(await Promise.all(opening)))
     // Every resumer is cut by the write timeout (10 s) once its socket stops taking bytes.
     let cutWithinMs: number | null = null
@@ -193,13 +201,14 @@ if (import.meta.main) {
       resumers: { type: 'string', default: '0,100' },
       events: { type: 'string', default: '64' },
       store: { type: 'string', default: 'memory,file' },
+      spread: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   })
   const results: Result[] = []
   for (const store of (values.store ?? '').split(',') as ('memory' | 'file')[]) {
     for (const n of (values.resumers ?? '').split(',')) {
-      results.push(await runReplay(store, Number(n), Number(values.events)))
+      results.push(await runReplay(store, Number(n), Number(values.events), values.spread))
     }
   }
   if (values.json) console.log(JSON.stringify({ machine: describeMachine(), results }, null, 2))
