@@ -3,6 +3,7 @@ import { describe, test } from 'node:test'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { createParser } from 'eventsource-parser'
+import fc from 'fast-check'
 import { LifelineError } from '../../packages/lifeline-sse/src/protocol/errors.ts'
 import {
   DEFAULT_MAX_EVENT_LENGTH,
@@ -337,5 +338,52 @@ describe('parser: long lines and the bound', () => {
         RangeError,
       )
     }
+  })
+})
+
+describe('parser: property', () => {
+  test('any split of any stream gives the events of one whole chunk, and eventsource-parser agrees', () => {
+    const line = fc.stringMatching(/^[a-z0-9 :{}"é]{0,12}$/)
+    const block = fc.record({
+      id: fc.option(fc.stringMatching(/^[a-z0-9]{0,4}$/)),
+      event: fc.option(fc.constantFrom('tick', 'message', '')),
+      data: fc.array(line, { maxLength: 3 }),
+      comment: fc.boolean(),
+    })
+    fc.assert(
+      fc.property(
+        fc.array(block, { maxLength: 6 }),
+        fc.constantFrom('\n', '\r\n', '\r'),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (blocks, eol, cuts) => {
+          let text = ''
+          for (const b of blocks) {
+            if (b.comment) text += `: c${eol}`
+            if (b.id !== null) text += `id: ${b.id}${eol}`
+            if (b.event !== null) text += `event: ${b.event}${eol}`
+            for (const d of b.data) text += `data: ${d}${eol}`
+            text += eol
+          }
+          const all = bytes(text)
+          const points = [...new Set(cuts.map((c) => c % (all.length + 1)))].sort((a, b) => a - b)
+          const pieces: Uint8Array[] = []
+          let at = 0
+          for (const p of [...points, all.length]) {
+            pieces.push(all.subarray(at, p))
+            at = p
+          }
+          const whole = parse(all).events
+          assert.deepEqual(parse(...pieces).events, whole)
+          const theirs: Array<[string, string]> = []
+          const peer = createParser({ onEvent: (e) => theirs.push([e.event ?? 'message', e.data]) })
+          peer.feed(text)
+          assert.deepEqual(
+            whole.map((e) => [e.type, e.data]),
+            theirs,
+          )
+        },
+      ),
+      { numRuns: 500 },
+    )
   })
 })

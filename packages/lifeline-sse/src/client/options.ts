@@ -67,7 +67,7 @@ export interface CheckedInit {
   maxEventLength: number
 }
 
-const CREDENTIALS: readonly string[] = ['omit', 'same-origin', 'include']
+const CREDENTIALS: readonly unknown[] = ['omit', 'same-origin', 'include']
 
 /**
  * Checks every option's type and range, so a mistake (`heartbeatTimeout: '45s'`, a negative delay)
@@ -76,38 +76,30 @@ const CREDENTIALS: readonly string[] = ['omit', 'same-origin', 'include']
  */
 export function checkInit(given: LifelineEventSourceInit | null | undefined): CheckedInit {
   const init: LifelineEventSourceInit = given ?? {}
-  if (typeof init !== 'object')
-    throw new TypeError(`${prefix('options')} must be an object, got ${shown(init)}`)
-  optional(init.method, 'method', 'string')
-  optional(init.fetch, 'fetch', 'function')
-  optional(init.onComment, 'onComment', 'function')
-  optional(init.random, 'random', 'function')
-  optional(init.strict, 'strict', 'boolean')
+  if (typeof init !== 'object') fail('options', 'an object', init)
+  for (const [name, type] of [
+    ['method', 'string'],
+    ['fetch', 'function'],
+    ['onComment', 'function'],
+    ['random', 'function'],
+    ['strict', 'boolean'],
+  ] as const) {
+    if (init[name] !== undefined && typeof init[name] !== type) fail(name, `a ${type}`, init[name])
+  }
   if (init.credentials !== undefined && !CREDENTIALS.includes(init.credentials)) {
-    throw new TypeError(
-      `${prefix('credentials')} must be 'omit', 'same-origin' or 'include', got ${shown(init.credentials)}`,
-    )
+    fail('credentials', "'omit', 'same-origin' or 'include'", init.credentials)
   }
-  if (
-    init.lastEventIdParam !== undefined &&
-    (typeof init.lastEventIdParam !== 'string' || init.lastEventIdParam === '')
-  ) {
-    throw new TypeError(
-      `${prefix('lastEventIdParam')} must be a non-empty string, got ${shown(init.lastEventIdParam)}`,
-    )
-  }
+  const param = init.lastEventIdParam
+  if (param !== undefined && (typeof param !== 'string' || param === ''))
+    fail('lastEventIdParam', 'a non-empty string', param)
   methods(init.lastEventIdStore, 'lastEventIdStore', ['get', 'set'])
   methods(init.clock, 'clock', ['now', 'setTimeout', 'clearTimeout'])
   methods(init.signal, 'signal', ['addEventListener', 'removeEventListener'])
   const retry = init.retry
-  if (retry !== undefined && (retry === null || typeof retry !== 'object')) {
-    throw new TypeError(`${prefix('retry')} must be an object, got ${shown(retry)}`)
-  }
-  const maxAttempts = number(retry?.maxAttempts, 'retry.maxAttempts', DEFAULT_RETRY.maxAttempts, 0, true)
+  if (retry !== undefined && (retry === null || typeof retry !== 'object')) fail('retry', 'an object', retry)
+  const maxAttempts = number(retry?.maxAttempts, 'retry.maxAttempts', DEFAULT_RETRY.maxAttempts, 0)
   if (maxAttempts !== Number.POSITIVE_INFINITY && !Number.isInteger(maxAttempts)) {
-    throw new RangeError(
-      `${prefix('retry.maxAttempts')} must be a whole number or Infinity, got ${maxAttempts}`,
-    )
+    fail('retry.maxAttempts', 'a whole number or Infinity', maxAttempts, RangeError)
   }
   return {
     init,
@@ -122,43 +114,32 @@ export function checkInit(given: LifelineEventSourceInit | null | undefined): Ch
   }
 }
 
-function prefix(option: string): string {
-  return `LifelineEventSource option ${option}`
+/** Throws `LifelineEventSource option <name> must be <rule>, got <value>`. */
+function fail(option: string, rule: string, value: unknown, type: typeof TypeError = TypeError): never {
+  const got =
+    typeof value === 'string'
+      ? `"${value}" (a string)`
+      : typeof value === 'object' && value !== null
+        ? 'an object'
+        : String(value)
+  throw new type(`LifelineEventSource option ${option} must be ${rule}, got ${got}`)
 }
 
-function shown(value: unknown): string {
-  if (typeof value === 'string') return `"${value}" (a string)`
-  if (value === null) return 'null'
-  if (typeof value === 'object') return 'an object'
-  return `${String(value)} (${typeof value})`
-}
-
-/** A number of at least `min` (ms, or a count); undefined gives the default. */
-function number(value: unknown, option: string, fallback: number, min: number, infinite = false): number {
+/** A number of at least `min` (ms, or a count; only maxAttempts may be Infinity); undefined gives the default. */
+function number(value: unknown, option: string, fallback: number, min: number): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || Number.isNaN(value)) {
-    throw new TypeError(`${prefix(option)} must be a number, got ${shown(value)}`)
-  }
-  if (value < min || (!infinite && !Number.isFinite(value))) {
-    throw new RangeError(`${prefix(option)} must be a finite number >= ${min}, got ${value}`)
+  if (typeof value !== 'number' || Number.isNaN(value)) fail(option, 'a number', value)
+  if (value < min || (value === Number.POSITIVE_INFINITY && option !== 'retry.maxAttempts')) {
+    fail(option, `a finite number >= ${min}`, value, RangeError)
   }
   return value
 }
 
-function optional(value: unknown, option: string, type: 'string' | 'function' | 'boolean'): void {
-  if (value !== undefined && typeof value !== type) {
-    throw new TypeError(`${prefix(option)} must be a ${type}, got ${shown(value)}`)
-  }
-}
-
 function methods(value: unknown, option: string, names: readonly string[]): void {
-  if (value === undefined) return
-  const missing = names.filter(
-    (name) => typeof (value as Record<string, unknown> | null)?.[name] !== 'function',
-  )
-  if (value === null || typeof value !== 'object' || missing.length > 0) {
-    throw new TypeError(
-      `${prefix(option)} must be an object with ${names.join(', ')} methods, got ${shown(value)}`,
-    )
+  if (
+    value !== undefined &&
+    names.some((name) => typeof (value as Record<string, unknown> | null)?.[name] !== 'function')
+  ) {
+    fail(option, `an object with ${names.join(', ')} methods`, value)
   }
 }

@@ -76,7 +76,8 @@ export async function readReason(response: ResponseLike, contentType: string): P
     cancelQuietly(response.body)
     return undefined
   }
-  const chunks: Uint8Array[] = []
+  const decoder = new TextDecoder()
+  let text = ''
   let size = 0
   let timer: ReturnType<typeof setTimeout> | undefined
   const late = new Promise<'late'>((resolve) => {
@@ -86,7 +87,7 @@ export async function readReason(response: ResponseLike, contentType: string): P
     while (size < REASON_BYTES) {
       const next = await Promise.race([reader.read(), late])
       if (next === 'late' || next.done || !(next.value instanceof Uint8Array)) break
-      chunks.push(next.value)
+      text += decoder.decode(next.value, { stream: true })
       size += next.value.byteLength
     }
   } catch {
@@ -95,13 +96,6 @@ export async function readReason(response: ResponseLike, contentType: string): P
     clearTimeout(timer)
     cancelQuietly(reader)
   }
-  const bytes = new Uint8Array(Math.min(size, REASON_BYTES))
-  let at = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk.subarray(0, bytes.length - at), at)
-    at += Math.min(chunk.length, bytes.length - at)
-  }
-  const text = new TextDecoder().decode(bytes)
   if (!json) return shorten(text.split(/\r?\n/, 1)[0]?.trim())
   try {
     const parsed = JSON.parse(text) as { error?: unknown; message?: unknown } | null

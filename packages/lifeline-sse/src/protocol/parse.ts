@@ -124,8 +124,35 @@ export class EventStreamParser {
         end = text.indexOf('\n', pos)
       }
       while (end !== -1) {
-        this.#line(text, pos, end)
-        pos = end + 1
+        // The two commonest lines are handled here, not in #line: a `data:` line, and a `data:` line
+        // that is the whole event (the blank line follows), which is dispatched at once, skipping the
+        // blank line and the data buffer. Anything else, and `data` without a colon, goes to #line.
+        if (
+          text.charCodeAt(pos) === CHAR_D &&
+          text.charCodeAt(pos + 4) === COLON &&
+          text.charCodeAt(pos + 1) === CHAR_A &&
+          text.charCodeAt(pos + 2) === CHAR_T &&
+          text.charCodeAt(pos + 3) === CHAR_A
+        ) {
+          const value = text.slice(
+            text.charCodeAt(pos + 5) === SPACE && pos + 5 < end ? pos + 6 : pos + 5,
+            end,
+          )
+          if (!this.#hasData && text.charCodeAt(end + 1) === LF) {
+            this.#emit(value)
+            pos = end + 2
+          } else {
+            if (this.#hasData) this.#data += `\n${value}`
+            else {
+              this.#data = value
+              this.#hasData = true
+            }
+            pos = end + 1
+          }
+        } else {
+          this.#line(text, pos, end)
+          pos = end + 1
+        }
         end = text.indexOf('\n', pos)
       }
       if (pos < len) this.#carry(pending, pos === 0 ? text : text.slice(pos), mayHoldNul)
@@ -311,9 +338,15 @@ export class EventStreamParser {
       return
     }
     const data = this.#data
-    const type = this.#eventType === '' ? 'message' : this.#eventType
     this.#data = ''
     this.#hasData = false
+    this.#emit(data)
+  }
+
+  /** Dispatch an event of `data` (steps 3-8 of "dispatch the event", the data buffer already empty). */
+  #emit(data: string): void {
+    this.#lastEventId = this.#idBuffer
+    const type = this.#eventType === '' ? 'message' : this.#eventType
     this.#eventType = ''
     this.#callbacks.onEvent({ type, data, lastEventId: this.#lastEventId })
   }
