@@ -28,7 +28,7 @@ export async function openHistory(config: ServeConfig, logger?: Logger): Promise
       cluster: config.redisCluster,
       ...retention,
       connectTimeoutMs: 0,
-      onError: (err) => logger?.error({ err }, 'redis history error'),
+      onError: (err) => logger?.error({ err }, 'history error'),
       onStatus: (status) => {
         if (status.ready)
           logger?.info({ redis: status.url }, `history backend connected: reading ${status.url}`)
@@ -46,6 +46,7 @@ export async function openHistory(config: ServeConfig, logger?: Logger): Promise
         path: config.historyFile,
         maxBytes: config.historyMaxBytes,
         ...retention,
+        onError: (err) => logger?.error({ err }, 'history error'),
       })
     } catch (err) {
       throw new LifelineError(

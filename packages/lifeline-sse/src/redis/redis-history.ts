@@ -21,12 +21,15 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { LifelineError } from '../protocol/errors.ts'
 import type {
   History,
+  HistoryErrorHandler,
+  HistoryErrorOptions,
   HistoryListener,
   ReadAfterResult,
   ReadPage,
   ResetReason,
   StoredEvent,
 } from '../server/history/history.ts'
+import { HistoryListeners, warnHistoryError } from '../server/history/listeners.ts'
 import {
   appendEntry,
   claimEpoch,
@@ -41,7 +44,7 @@ import { DEFAULT_KEY_PREFIX, type RedisKeys, redisKeys } from './keys.ts'
 import { loadRedisClient, type RedisClientModule, type RedisConnection } from './load-client.ts'
 import { compareStreamIds, isStreamId, STREAM_START } from './stream-id.ts'
 
-export interface RedisHistoryOptions {
+export interface RedisHistoryOptions extends HistoryErrorOptions {
   /** `redis://[user:pass@]host:port[/db]` or `rediss://` (TLS). With `cluster`, one seed node of the cluster. */
   url: string
   /** Prefix of both keys (`<prefix>{stream}`, `<prefix>{stream}:epoch`). @default 'lifeline:' */
@@ -56,8 +59,6 @@ export interface RedisHistoryOptions {
   connectTimeoutMs?: number
   /** ms any non-blocking command may wait for its reply; past it the node counts Redis as unreachable. @default 5_000 */
   commandTimeoutMs?: number
-  /** Errors with no caller to reject (a listener threw, a background trim failed). @default process.emitWarning */
-  onError?: (error: Error) => void
   /** Called when the node starts or stops reading Redis: `ready` once it is in step (at start and after
    *  an outage), and not ready with the reason the client gives (e.g. `connect ECONNREFUSED
    *  127.0.0.1:1`), again only when the reason changes. For logs; `ready()` is the state. @default none */
@@ -134,12 +135,12 @@ class RedisHistory implements History {
   readonly #ttlMs: number
   readonly #connectTimeoutMs: number
   readonly #url: string
-  readonly #onError: (error: Error) => void
+  readonly #onError: HistoryErrorHandler
   /** Appends, replays, probes. No offline queue, no retry: a command either reaches Redis now or rejects. */
   readonly #cmd: RedisConnection
   /** The dedicated blocking connection: only ever carries the XREAD BLOCK loop. */
   readonly #reader: RedisConnection
-  readonly #listeners = new Set<HistoryListener>()
+  readonly #listeners: HistoryListeners
   /** Replays waiting for the live feed to reach an id (see readAfter). */
   readonly #catchUp = new Set<{
     readonly id: string
@@ -174,13 +175,8 @@ class RedisHistory implements History {
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs
     this.#commandTimeoutMs = options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs
     this.#url = redactUrl(options.url)
-    this.#onError =
-      options.onError ??
-      ((error) =>
-        process.emitWarning(error.message, {
-          type: 'LifelineRedisWarning',
-          detail: String(error.cause ?? ''),
-        }))
+    this.#onError = options.onError ?? warnHistoryError
+    this.#listeners = new HistoryListeners(this.#onError)
     this.#onStatus = options.onStatus
     const retryStrategy = (times: number) => Math.min(RETRY_MIN_MS * 2 ** Math.min(times, 10), RETRY_MAX_MS)
     const common = {
@@ -368,10 +364,7 @@ class RedisHistory implements History {
   }
 
   subscribe(listener: HistoryListener): () => void {
-    this.#listeners.add(listener)
-    return () => {
-      this.#listeners.delete(listener)
-    }
+    return this.#listeners.add(listener)
   }
 
   size(): number {
@@ -392,6 +385,7 @@ class RedisHistory implements History {
     if (this.#closed) return
     this.#closed = true
     this.#synced = false
+    this.#listeners.clear()
     if (this.#timer !== undefined) clearInterval(this.#timer)
     this.#stop.abort()
     for (const waiter of this.#catchUp) waiter.fail(unavailable('the history closed during a replay'))
@@ -487,13 +481,7 @@ class RedisHistory implements History {
     if (compareStreamIds(event.id, this.#lastSeen) <= 0) return
     this.#lastSeen = event.id
     this.#size++
-    for (const listener of this.#listeners) {
-      try {
-        listener.onEvent(event)
-      } catch (error) {
-        this.#onError(new Error(`a history listener threw on event ${event.id}`, { cause: error }))
-      }
-    }
+    this.#listeners.notify(event)
   }
 
   #wakeCaughtUp(): void {
@@ -505,13 +493,7 @@ class RedisHistory implements History {
   }
 
   #emitReset(reason: ResetReason): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener.onReset?.(reason)
-      } catch (error) {
-        this.#onError(new Error(`a history listener threw on reset ${reason}`, { cause: error }))
-      }
-    }
+    this.#listeners.reset(reason)
   }
 
   /** Tells onStatus when ready() changed, or the reason it is not ready did. */

@@ -11,6 +11,8 @@ export type { FileHistoryOptions } from './history/file-history.ts'
 export { FileHistory } from './history/file-history.ts'
 export type {
   History,
+  HistoryErrorHandler,
+  HistoryErrorOptions,
   HistoryListener,
   ReadAfterResult,
   ResetReason,

@@ -84,7 +84,7 @@ export interface Primary {
 /** Starts the workers; resolves once every one listens (rejects with a one-line reason otherwise). */
 export async function startPrimary(config: ServeConfig, logger: Logger): Promise<Primary> {
   const count = workerCount(config)
-  const store = config.redis ? undefined : await openStore(config)
+  const store = config.redis ? undefined : await openStore(config, logger)
   const sequencer = store ? new Sequencer(store) : undefined
   const leases = new StreamLeases({
     maxConnections: config.maxConnections,
@@ -245,12 +245,13 @@ export async function startPrimary(config: ServeConfig, logger: Logger): Promise
   }
 }
 
-async function openStore(config: ServeConfig): Promise<SequencedStore> {
-  const file = await openHistory(config)
+async function openStore(config: ServeConfig, logger: Logger): Promise<SequencedStore> {
+  const file = await openHistory(config, logger)
   if (file !== undefined) return file as SequencedStore
   return new MemoryHistory({
     maxEvents: config.historySize,
     maxBytes: config.historyMaxBytes,
     ttlMs: config.historyTtl,
+    onError: (err) => logger.error({ err }, 'history error'),
   })
 }

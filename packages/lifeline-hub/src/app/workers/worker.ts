@@ -25,7 +25,9 @@ export async function runWorker(): Promise<void> {
   const { index, config } = start
   const logger = createLogger(config.logLevel).child({ worker: index })
   const history = start.sequenced
-    ? await RemoteHistory.connect(channel.historyLink<SequencerRequest, SequencerReply>())
+    ? await RemoteHistory.connect(channel.historyLink<SequencerRequest, SequencerReply>(), {
+        onError: (err) => logger.error({ err }, 'history error'),
+      })
     : undefined
   let app: App
   try {

@@ -15,12 +15,12 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { loadSqlite } from '../sqlite.ts'
-import type { ReadAfterResult, ReadPage, StoredEvent } from './history.ts'
+import type { HistoryErrorOptions, ReadAfterResult, ReadPage, StoredEvent } from './history.ts'
 import { formatId, newEpoch } from './ids.ts'
 import { eventBytes, heldBytes, type Retention, type RetentionOptions, retention } from './retention.ts'
 import { type EventInput, SeqStore, type TopicMatch } from './seq-store.ts'
 
-export interface FileHistoryOptions extends RetentionOptions {
+export interface FileHistoryOptions extends RetentionOptions, HistoryErrorOptions {
   /** SQLite file path (created when missing; `-wal` and `-shm` files sit beside it). */
   path: string
   /** `normal`: survives a process kill. `full`: also survives power loss (fsync per publish). @default 'normal'. */
@@ -72,7 +72,7 @@ export class FileHistory extends SeqStore {
   }
 
   constructor(options: FileHistoryOptions) {
-    super()
+    super(options.onError)
     this.#retention = retention(options)
     this.path = options.path
     const sqlite = loadSqlite('the file history')
@@ -147,7 +147,7 @@ export class FileHistory extends SeqStore {
   }
 
   override append(topics: readonly string[], input: EventInput): Promise<StoredEvent> {
-    if (this.closed) return Promise.reject(new Error(`history file ${this.path} is closed`))
+    if (this.closed) return Promise.reject(this.closedError(`history file ${this.path}`))
     const now = this.#retention.now()
     const size = eventBytes(topics, input.data, input.event)
     let seq: number

@@ -1,15 +1,29 @@
 /**
- * The one interface every history store implements: the in-memory ring (default), the file store
- * (`--history-file`) and the Redis Streams backend (`lifeline-sse/redis`). The hub never talks to a
- * store any other way.
+ * The one interface every history store implements: the in-memory ring (default, memory-history.ts),
+ * the file store (`--history-file`, file-history.ts), a hub's view of a sequencer in another process
+ * (remote-history.ts) and the Redis Streams backend (`lifeline-sse/redis`). The hub never talks to a
+ * store any other way. test/delivery/history-contract.ts is the one test body every store runs.
  *
  * Ids: assigned by the store on append, strictly increasing in one total order per store (per hub for
- * memory/file, per cluster for Redis). Memory/file ids carry an epoch so an id from another run (or
- * another hub) is recognised as unknown, never misread.
+ * memory/file, per sequencer, per Redis stream), printable ASCII. Memory/file/sequencer ids carry an
+ * epoch, so an id from another run (or another hub) is recognised as unknown, never misread; a Redis
+ * stream knows an id as unknown only when it is newer than any it assigned.
  *
- * Live delivery goes through `subscribe`: the hub fans out what the store reports, in id order. For
- * memory and file stores that happens synchronously inside `append`; for Redis it is every event any
- * node appended, read back with XREAD. The hub therefore never fans out from `append` directly.
+ * Live delivery goes through `subscribe`: the hub fans out what the store reports, once per event, in
+ * id order, its own appends included; it never fans out from `append` directly. Memory and file call
+ * the listeners synchronously inside `append`; a sequencer's hubs and Redis nodes hear each event once
+ * it comes back on the feed (every event any process appended). `lastId`, `size` and the end of a
+ * `readAfter` follow the feed: a replay ends where the live feed stands, so nothing comes both ways.
+ *
+ * Listeners: a listener that throws does not fail `append` (the event is stored, and a publisher
+ * that saw a failure would publish it again) and does not keep the event from the other listeners.
+ * The error, with the event id in its message and the thrown value as `cause`, goes to the store's
+ * `onError` (`HistoryErrorOptions`; default: a `LifelineHistoryWarning` process warning). Every store
+ * calls its listeners through `HistoryListeners` (listeners.ts), which holds this rule.
+ *
+ * Retention: memory and file trim exactly by count, bytes and age on their injected clock; Redis trims
+ * by `MAXLEN ~` (approximately, in whole stream nodes) and by age once a second on Redis's clock, and
+ * has no byte limit.
  */
 export interface StoredEvent {
   /** Assigned by the store. */
@@ -53,8 +67,20 @@ export interface HistoryListener {
   onReset?(reason: ResetReason): void
 }
 
+/** Receives errors no caller can be given: a listener threw, a background task (a Redis trim) failed. */
+export type HistoryErrorHandler = (error: Error) => void
+
+/** What every store's options take besides retention. */
+export interface HistoryErrorOptions {
+  /** Errors with no caller to reject (a listener threw, a background trim failed). @default a process warning */
+  onError?: HistoryErrorHandler
+}
+
 export interface History {
-  /** Stores the event and assigns its id. Rejects (throws) when the backend is unavailable: nothing stored. */
+  /**
+   * Stores the event and assigns its id. Rejects with LIFELINE_ERR_BACKEND_UNAVAILABLE when the
+   * backend is unavailable or the store is closed: nothing stored.
+   */
   append(
     topics: readonly string[],
     event: { readonly data: string; readonly event?: string | undefined },

@@ -7,7 +7,7 @@
  * resolves; `readAfter` takes its snapshot when called. A hub that registers a connection for live
  * events and calls `readAfter` in the same tick therefore sees every event exactly once.
  */
-import type { ReadAfterResult, ReadPage, StoredEvent } from './history.ts'
+import type { HistoryErrorOptions, ReadAfterResult, ReadPage, StoredEvent } from './history.ts'
 import { newEpoch } from './ids.ts'
 import { eventHeldBytes, type Retention, type RetentionOptions, retention } from './retention.ts'
 import { type EventInput, SeqStore, type TopicMatch } from './seq-store.ts'
@@ -15,7 +15,7 @@ import { type EventInput, SeqStore, type TopicMatch } from './seq-store.ts'
 /** First ring allocation; it doubles up to maxEvents, so a small hub does not reserve 10k slots. */
 const INITIAL_CAPACITY = 256
 
-export interface MemoryHistoryOptions extends RetentionOptions {
+export interface MemoryHistoryOptions extends RetentionOptions, HistoryErrorOptions {
   /** Id epoch. @default a fresh one per instance (tests pass a fixed one). */
   epoch?: string
 }
@@ -29,7 +29,7 @@ export class MemoryHistory extends SeqStore {
   #head = 0
 
   constructor(options: MemoryHistoryOptions = {}) {
-    super()
+    super(options.onError)
     this.#retention = retention(options)
     this.epoch = options.epoch ?? newEpoch(this.#retention.now())
     const capacity = Math.max(1, Math.min(INITIAL_CAPACITY, this.#retention.maxEvents))
@@ -38,7 +38,7 @@ export class MemoryHistory extends SeqStore {
   }
 
   override append(topics: readonly string[], input: EventInput): Promise<StoredEvent> {
-    if (this.closed) return Promise.reject(new Error('history is closed'))
+    if (this.closed) return Promise.reject(this.closedError('the memory history'))
     const now = this.#retention.now()
     this.#trimAge(now)
     const seq = this.nextSeq++

@@ -8,12 +8,18 @@
  * appends reject: nothing is acknowledged that the sequencer did not store.
  */
 import { LifelineError } from '../../protocol/errors.ts'
-import type { History, HistoryListener, ReadAfterResult, StoredEvent } from './history.ts'
+import type {
+  History,
+  HistoryErrorOptions,
+  HistoryListener,
+  ReadAfterResult,
+  StoredEvent,
+} from './history.ts'
 import { compareIds } from './ids.ts'
 import { HistoryListeners } from './listeners.ts'
 import type { SequencerLink, SequencerReply, SequencerRequest } from './sequencer.ts'
 
-export interface RemoteHistoryOptions {
+export interface RemoteHistoryOptions extends HistoryErrorOptions {
   /** ms to wait for the sequencer's hello before `connect` rejects. @default 10_000 */
   helloTimeoutMs?: number
 }
@@ -34,7 +40,7 @@ export class RemoteHistory implements History {
   readonly epoch: string
   readonly #link: SequencerLink<SequencerRequest, SequencerReply>
   readonly #pending = new Map<number, Pending>()
-  readonly #listeners = new HistoryListeners()
+  readonly #listeners: HistoryListeners
   #nextRequest = 1
   #last: string | undefined
   #size: number
@@ -57,7 +63,7 @@ export class RemoteHistory implements History {
         if (history !== undefined || m.t !== 'hello') return
         clearTimeout(timer)
         off()
-        history = new RemoteHistory(link, m.epoch, m.last, m.size)
+        history = new RemoteHistory(link, m.epoch, m.last, m.size, options)
         resolve(history)
       })
     })
@@ -68,7 +74,9 @@ export class RemoteHistory implements History {
     epoch: string,
     last: string | undefined,
     size: number,
+    options: RemoteHistoryOptions,
   ) {
+    this.#listeners = new HistoryListeners(options.onError)
     this.#link = link
     this.epoch = epoch
     this.#last = last
@@ -85,10 +93,15 @@ export class RemoteHistory implements History {
     }
     if (m.t === 'hello') return
     const pending = this.#pending.get(m.r)
+    if (m.t !== 'failed') this.#size = m.size
     if (pending === undefined) return
     this.#pending.delete(m.r)
-    if (m.t === 'failed') pending.reject(new Error(m.message))
-    else pending.resolve(m)
+    if (m.t === 'failed') {
+      // The sequencer's store refused (closed, disk full...): nothing was stored or read.
+      pending.reject(
+        new LifelineError('LIFELINE_ERR_BACKEND_UNAVAILABLE', `the sequencer's history: ${m.message}`),
+      )
+    } else pending.resolve(m)
   }
 
   #request(build: (r: number) => SequencerRequest, what: string): Promise<SequencerReply> {
@@ -112,8 +125,8 @@ export class RemoteHistory implements History {
       'nothing was stored',
     )
     if (reply.t !== 'appended') throw new Error(`unexpected sequencer reply ${reply.t}`)
-    // The stored event as the feed reports it; the hub only needs the id from append.
-    return { id: reply.id, topics, event: input.event, data: input.data, time: Date.now() }
+    // The feed delivered the stored event before this answer (one ordered link).
+    return { id: reply.id, topics: topics.slice(), event: input.event, data: input.data, time: reply.time }
   }
 
   async readAfter(afterId: string, match: (topics: readonly string[]) => boolean): Promise<ReadAfterResult> {

@@ -4,7 +4,15 @@
  * trimming, `append` and `readAfter`; it calls `notify` once an event is stored and `resumeCheck` first
  * in `readAfter`.
  */
-import type { History, HistoryListener, ReadAfterResult, ReadPage, StoredEvent } from './history.ts'
+import { LifelineError } from '../../protocol/errors.ts'
+import type {
+  History,
+  HistoryErrorHandler,
+  HistoryListener,
+  ReadAfterResult,
+  ReadPage,
+  StoredEvent,
+} from './history.ts'
 import { compareIds, formatId, parseSeq } from './ids.ts'
 import { HistoryListeners } from './listeners.ts'
 
@@ -25,7 +33,11 @@ export abstract class SeqStore implements History {
   protected count = 0
   protected totalBytes = 0
   protected closed = false
-  readonly #listeners = new HistoryListeners()
+  readonly #listeners: HistoryListeners
+
+  constructor(onError?: HistoryErrorHandler) {
+    this.#listeners = new HistoryListeners(onError)
+  }
 
   abstract append(topics: readonly string[], input: EventInput): Promise<StoredEvent>
 
@@ -66,6 +78,14 @@ export abstract class SeqStore implements History {
     return Promise.resolve()
   }
 
+  /** What `append` rejects with once the store is closed. */
+  protected closedError(what: string): LifelineError {
+    return new LifelineError(
+      'LIFELINE_ERR_BACKEND_UNAVAILABLE',
+      `${what} is closed, nothing was stored: publish through a hub whose history is open`,
+    )
+  }
+
   /** Frees what the store holds (files); runs once, on the first `close`. */
   protected release(): void {}
 
@@ -85,7 +105,8 @@ export abstract class SeqStore implements History {
     }
   }
 
-  /** Listeners run synchronously, in id order, once per stored event (the hub fans out from here). */
+  /** Listeners run synchronously, in id order, once per stored event (the hub fans out from here);
+   *  one that throws is reported to `onError` (listeners.ts). */
   protected notify(event: StoredEvent): void {
     this.#listeners.notify(event)
   }

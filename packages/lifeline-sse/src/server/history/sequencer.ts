@@ -37,9 +37,21 @@ export type SequencerReply =
   | { readonly t: 'hello'; readonly epoch: string; readonly last: string | undefined; readonly size: number }
   /** One stored event of the live feed, with the store's size after it. */
   | { readonly t: 'event'; readonly e: StoredEvent; readonly size: number }
-  | { readonly t: 'appended'; readonly r: number; readonly id: string }
-  | { readonly t: 'events'; readonly r: number; readonly events: readonly StoredEvent[] }
-  | { readonly t: 'reset'; readonly r: number; readonly reason: ResetReason }
+  /** Answers to requests carry the store's size then (a read may have trimmed by age). */
+  | {
+      readonly t: 'appended'
+      readonly r: number
+      readonly id: string
+      readonly time: number
+      readonly size: number
+    }
+  | {
+      readonly t: 'events'
+      readonly r: number
+      readonly events: readonly StoredEvent[]
+      readonly size: number
+    }
+  | { readonly t: 'reset'; readonly r: number; readonly reason: ResetReason; readonly size: number }
   | { readonly t: 'failed'; readonly r: number; readonly message: string }
 
 /** One end of an ordered message link (send and receive), as the sequencer or a remote history sees it. */
@@ -90,7 +102,8 @@ export class Sequencer {
     if (m.t === 'append') {
       const input = m.event === undefined ? { data: m.data } : { data: m.data, event: m.event }
       this.#store.append(m.topics, input).then(
-        (stored) => link.send({ t: 'appended', r: m.r, id: stored.id }),
+        (stored) =>
+          link.send({ t: 'appended', r: m.r, id: stored.id, time: stored.time, size: this.#store.size() }),
         (error: unknown) => link.send({ t: 'failed', r: m.r, message: (error as Error).message }),
       )
       return
@@ -100,8 +113,8 @@ export class Sequencer {
         (result) =>
           link.send(
             result.kind === 'events'
-              ? { t: 'events', r: m.r, events: result.events }
-              : { t: 'reset', r: m.r, reason: result.reason },
+              ? { t: 'events', r: m.r, events: result.events, size: this.#store.size() }
+              : { t: 'reset', r: m.r, reason: result.reason, size: this.#store.size() },
           ),
         (error: unknown) => link.send({ t: 'failed', r: m.r, message: (error as Error).message }),
       )
