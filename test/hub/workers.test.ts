@@ -341,6 +341,48 @@ test('--workers with --redis: every worker is a cluster node; a publish on one r
   assert.equal(resumedOn.size, 2)
 })
 
+test('finite streams live once: created through one worker, appended through another, read and joined through any', async (t) => {
+  const hub = await serve(t, ['--workers', '2'])
+  const url = `${hub.url}/v1/stream/answer-1`
+  const created = await http(url, {
+    method: 'PUT',
+    headers: { 'content-type': 'text/plain' },
+    body: 'first ',
+  })
+  assert.equal(created.status, 201, created.body)
+  const creator = workerOf(created)
+  // Append through the other worker (connections land where the kernel puts them).
+  let appended: Answer | undefined
+  for (let i = 0; i < ATTEMPTS && !appended; i++) {
+    const a = await http(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'second' })
+    assert.ok(a.status === 204 || a.status === 200, `append answered ${a.status}: ${a.body}`)
+    if (workerOf(a) !== creator) appended = a
+  }
+  assert.ok(appended, 'an append through the other worker')
+  // Every worker reads the whole stream, and joins it from the start over /events.
+  const readOn = new Set<string>()
+  for (let i = 0; i < ATTEMPTS && readOn.size < 2; i++) {
+    const r = await http(`${url}?offset=-1`)
+    assert.equal(r.status, 200, r.body)
+    assert.match(r.body, /^first (second)+$/)
+    readOn.add(workerOf(r))
+  }
+  assert.equal(readOn.size, 2)
+  const joined = await streamPerWorker(hub.url, '/events?topic=answer-1&from=start', 2)
+  for (const s of joined.values()) {
+    const events = await s.waitFor(2)
+    assert.equal(events[0]!.data, 'first ')
+    s.close()
+  }
+  // Closed through one worker: a reader on any worker sees the end.
+  const closed = await http(url, { method: 'POST', headers: { 'stream-closed': 'true' } })
+  assert.ok(closed.status === 204 || closed.status === 200, `close answered ${closed.status}: ${closed.body}`)
+  for (let i = 0; i < 6; i++) {
+    const h = await http(url, { method: 'HEAD' })
+    assert.equal(h.headers['stream-closed'], 'true')
+  }
+})
+
 test('--workers 1 is one process, as before (no worker header)', async (t) => {
   const hub = await serve(t, ['--workers', '1'])
   const r = await http(`${hub.url}/healthz`)

@@ -101,7 +101,8 @@ export async function createApp(overrides: Partial<ServeConfig> = {}, deps: AppD
     historyTtlMs: config.historyTtl,
     historyMaxBytes: config.historyMaxBytes,
     ...(history ? { history } : {}),
-    streams: (h) => createStreamStore(config, h),
+    // --workers: the primary holds the stream records (workers/remote-streams.ts).
+    streams: (h) => worker?.streams ?? createStreamStore(config, h),
   })
   const peers = worker
     ? new Peers(worker, hub, config.maxConnections > 0 || config.maxConnectionsPerIp > 0, logger)

@@ -30,13 +30,6 @@ export async function serveWorkers(config: ServeConfig, logger: Logger): Promise
       'auth is off: anyone who can reach this port may publish and subscribe (set --jwt-secret, --jwt-public-key or --jwt-jwks)',
     )
   }
-  if (config.streamsPath !== '') {
-    // docs/operations.md §7: stream records are per worker until the stream store moves to the sequencer.
-    primaryLog.warn(
-      { streamsPath: config.streamsPath },
-      'finite streams keep their records per worker: a stream created through one worker is unknown to the others (run them with --workers 1)',
-    )
-  }
   process.stderr.write(banner(url, config))
   const drain = exitAfterDrain({
     logger: primaryLog,

@@ -13,7 +13,15 @@
  * - `admission`: a lease from the primary before a stream opens, when a stream limit is set.
  */
 
-import type { ConnectionInfo, History, Hub, HubStats, Rejection, StreamHandle } from 'lifeline-sse/server'
+import type {
+  ConnectionInfo,
+  History,
+  Hub,
+  HubStats,
+  Rejection,
+  StreamHandle,
+  StreamStore,
+} from 'lifeline-sse/server'
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client'
 import type { Logger } from '../logging.ts'
 import type { Metrics } from '../metrics.ts'
@@ -44,6 +52,8 @@ export interface WorkerDeps {
   readonly index: number
   /** The primary's sequencer; undefined with --redis (the app opens its own cluster history). */
   readonly history: History | undefined
+  /** The primary's stream store (with `history`); undefined: the app builds its own. */
+  readonly streams: StreamStore | undefined
 }
 
 /** What the routes get in `AppContext.workers`. */

@@ -14,11 +14,13 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { MemoryHistory, type SequencedStore, Sequencer } from 'lifeline-sse/server'
 import type { ServeConfig } from '../config-options.ts'
+import { createStreamStore } from '../durable/stream-store-config.ts'
 import { openHistory } from '../history-store.ts'
 import type { Logger } from '../logging.ts'
 import { Channel } from './channel.ts'
 import type { ControlMessage, GatherKind, WorkerSummary } from './control.ts'
 import { StreamLeases } from './leases.ts'
+import { StreamHost } from './stream-host.ts'
 
 /** Same extension as this file: `.ts` from source, `.js` once built. */
 const WORKER_ENTRY = new URL(
@@ -86,6 +88,8 @@ export async function startPrimary(config: ServeConfig, logger: Logger): Promise
   const count = workerCount(config)
   const store = config.redis ? undefined : await openStore(config, logger)
   const sequencer = store ? new Sequencer(store) : undefined
+  // Finite streams live once too, in the store the history is in (remote-streams.ts).
+  const streams = store ? new StreamHost(createStreamStore(config, store)) : undefined
   const leases = new StreamLeases({
     maxConnections: config.maxConnections,
     maxConnectionsPerIp: config.maxConnectionsPerIp,
@@ -123,6 +127,7 @@ export async function startPrimary(config: ServeConfig, logger: Logger): Promise
   }
 
   const onControl = (w: Worker, m: ControlMessage): void => {
+    if (streams?.serve(w.index, w.channel, m)) return
     switch (m.t) {
       case 'acquire':
         w.channel.send({ t: 'acquired', r: m.r, rejection: leases.acquire(w.index, m.address) })
@@ -169,6 +174,7 @@ export async function startPrimary(config: ServeConfig, logger: Logger): Promise
         channel.close()
         detach()
         leases.dropWorker(index)
+        streams?.dropWorker(index)
         for (const [id, g] of gathers) if (g.waiting.delete(index) && g.waiting.size === 0) finishGather(id)
         if (workers.get(index) === w) workers.delete(index)
         if (!w.listening) {
@@ -225,6 +231,7 @@ export async function startPrimary(config: ServeConfig, logger: Logger): Promise
       await Promise.all(exits)
       clearTimeout(hard)
       sequencer?.close()
+      await streams?.close()
       await store?.close()
     })())
 

@@ -12,6 +12,7 @@ import { createLogger } from '../logging.ts'
 import { drainOnSignals, exitAfterDrain } from '../shutdown.ts'
 import { Channel } from './channel.ts'
 import type { ControlMessage } from './control.ts'
+import { RemoteStreamStore } from './remote-streams.ts'
 
 export async function runWorker(): Promise<void> {
   const channel = new Channel(process)
@@ -29,9 +30,10 @@ export async function runWorker(): Promise<void> {
         onError: (err) => logger.error({ err }, 'history error'),
       })
     : undefined
+  const streams = history ? new RemoteStreamStore(channel, history) : undefined
   let app: App
   try {
-    app = await createApp(config, { logger, worker: { channel, index, history } })
+    app = await createApp(config, { logger, worker: { channel, index, history, streams } })
   } catch (err) {
     process.stderr.write(`lifeline: worker ${index}: ${(err as Error).message}\n`)
     process.exit(1)
