@@ -13,7 +13,10 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import { handleNode } from '../../packages/lifeline-sse/src/adapters/node.ts'
-import { INHERIT_GRACE_MS, userTimeoutSupported } from '../../packages/lifeline-sse/src/adapters/socket.ts'
+import {
+  INHERIT_GRACE_MS,
+  userTimeoutSupported,
+} from '../../packages/lifeline-sse/src/adapters/socket-tuning.ts'
 import { createHub } from '../../packages/lifeline-sse/src/server/hub.ts'
 import type { CloseReason } from '../../packages/lifeline-sse/src/server/types.ts'
 

@@ -52,7 +52,7 @@ test('loading the socket tuning with 1000 open sockets from 200 addresses: event
   })
   await openSockets((server.address() as { port: number }).port, sockets)
   const { p99, max } = await delayDuring(async () => {
-    const { userTimeoutSupported } = await import('../../packages/lifeline-sse/src/adapters/socket.ts')
+    const { userTimeoutSupported } = await import('../../packages/lifeline-sse/src/adapters/socket-tuning.ts')
     await userTimeoutSupported()
   })
   t.diagnostic(`event-loop delay p99 ${p99.toFixed(1)} ms, max ${max.toFixed(1)} ms`)

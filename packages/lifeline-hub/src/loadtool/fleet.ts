@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { Histogram } from './histogram.ts'
 import { emptyCounters, type PoolConfig, type PoolCounters } from './pool.ts'
 
-const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'worker.ts')
+const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'fleet-worker.ts')
 /** Streams per worker process by default: well under the 20000 fds a process may hold here. */
 export const DEFAULT_PER_WORKER = 15_000
 /** Streams per source address by default (ephemeral ports per source/destination pair: ~28k). */

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import type { Hub, SinkListener, StreamSink, TransportTuning } from '../server/types.ts'
 import { type AdapterOptions, openOrAnswer, parseRequestUrl, subscribeOptions } from './open-stream.ts'
-import { tuneSocket } from './socket.ts'
+import { tuneSocket } from './socket-tuning.ts'
 
 /**
  * Bytes the Web stream queues before it reports backpressure (`write` returns false). The runtime's

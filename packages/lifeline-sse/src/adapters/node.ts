@@ -3,7 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Socket } from 'node:net'
 import type { Hub, SinkListener, StreamHandle, StreamSink, TransportTuning } from '../server/types.ts'
 import { type AdapterOptions, openOrAnswer, parseRequestUrl, subscribeOptions } from './open-stream.ts'
-import { tuneSocket } from './socket.ts'
+import { tuneSocket } from './socket-tuning.ts'
 
 type NodeRequest = IncomingMessage | Http2ServerRequest
 

@@ -8,8 +8,8 @@
 import { checkEventName as checkEventNameBytes, LifelineError, RESERVED_PREFIX } from 'lifeline-sse/protocol'
 import { HttpError, sendJson, sentence } from '../../shared/http-error.ts'
 import { requireTopics } from '../auth.ts'
-import { readBody } from '../body.ts'
 import type { RouteHandler } from '../context.ts'
+import { readBody } from '../publish-body.ts'
 import { checkTopics } from '../topic-lists.ts'
 
 /** Longest event name, in characters. */

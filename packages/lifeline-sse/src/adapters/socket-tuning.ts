@@ -1,8 +1,3 @@
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { type Server, Socket } from 'node:net'
-import type { TransportTuning } from '../server/types.ts'
-
 /**
  * TCP settings for a stream's socket.
  *
@@ -13,6 +8,11 @@ import type { TransportTuning } from '../server/types.ts'
  * prebuilt binaries; it is loaded once after startup (see `load`), and when it is missing or fails to
  * load, streams get plain `setKeepAlive` (detection then falls back to the OS's timers).
  */
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { type Server, Socket } from 'node:net'
+import type { TransportTuning } from '../server/types.ts'
+
 interface NetKeepAlive {
   setUserTimeout(socket: Socket, ms: number): boolean
 }
