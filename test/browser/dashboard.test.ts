@@ -1,7 +1,8 @@
 /**
  * The dashboard in real Chromium (Debian's, driven by playwright-core) against a real hub on an
  * ephemeral loopback port: the page loads cleanly, follows streams opening and closing within 3 s,
- * and its "try it" panel publishes to a real subscriber. Screenshots go to test-results/.
+ * and its "try it" panel publishes to a real subscriber; at 1440 and 390 px wide nothing scrolls the
+ * page sideways. Screenshots go to test-results/ (docs/img/ holds copies of the 1440 and 390 px ones).
  */
 import assert from 'node:assert/strict'
 import { mkdir } from 'node:fs/promises'
@@ -227,4 +228,43 @@ describe('dashboard', () => {
     await page.screenshot({ path: `${RESULTS}/dashboard-dark.png`, fullPage: true })
     assert.deepEqual(errors, [])
   })
+
+  for (const width of [1440, 390]) {
+    test(`at ${width} px wide the page does not scroll sideways, cards are not cut, each chart has one y axis`, async (t) => {
+      // A phone's screen has 2 device pixels per CSS pixel (and the screenshot stays readable).
+      const narrow = await browser.newPage({
+        viewport: { width, height: 900 },
+        deviceScaleFactor: width < 800 ? 2 : 1,
+      })
+      t.after(() => narrow.close())
+      const pageErrors = watchErrors(narrow)
+      await narrow.goto(`${base}/`, { timeout: LOAD_MS })
+      await narrow.locator('#status[data-state="open"]').waitFor({ timeout: LOAD_MS })
+      await narrow.locator('#connections tbody tr:not(.empty)').first().waitFor({ timeout: LOAD_MS })
+      const layout = await narrow.evaluate(() => ({
+        scrollWidth: document.scrollingElement?.scrollWidth ?? Number.POSITIVE_INFINITY,
+        innerWidth,
+        // A card line that is wider than its box is cut (ellipsis or clipped).
+        cut: [...document.querySelectorAll<HTMLElement>('.card .value, .card .sub')]
+          .filter((el) => el.scrollWidth > el.clientWidth)
+          .map((el) => `${el.id}: ${el.textContent}`),
+        // uPlot draws one .u-axis per axis: the time axis and one y axis means every series in a
+        // chart is drawn on the same scale (no second, auto-ranged axis to mislead).
+        axes: [...document.querySelectorAll<HTMLElement>('.chart')].map(
+          (el) => `${el.id}: ${el.querySelectorAll('.u-axis').length}`,
+        ),
+        // The connection table may scroll inside its wrapper, never past the page.
+        tableRight: document.querySelector('.table-wrap')?.getBoundingClientRect().right ?? 0,
+      }))
+      assert.ok(
+        layout.scrollWidth <= layout.innerWidth,
+        `the page is ${layout.scrollWidth} px wide in a ${layout.innerWidth} px window`,
+      )
+      assert.deepEqual(layout.cut, [])
+      assert.deepEqual(layout.axes, ['chart-open: 2', 'chart-churn: 2', 'chart-events: 2', 'chart-bytes: 2'])
+      assert.ok(layout.tableRight <= width, `the table wrapper ends at ${layout.tableRight} px`)
+      await narrow.screenshot({ path: `${RESULTS}/dashboard-${width}.png`, fullPage: true })
+      assert.deepEqual(pageErrors, [])
+    })
+  }
 })

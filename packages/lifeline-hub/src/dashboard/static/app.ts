@@ -10,7 +10,7 @@ import { type ClientErrorEvent, EventSource, type StateChangeEvent } from 'lifel
 import type { CloseReason, RejectReason } from 'lifeline-sse/server'
 import { STATS_EVENT, type StatsFrame } from '../stats-frame.ts'
 import { authHeaders, getJson, loadToken, RequestError, saveToken } from './api.ts'
-import { EVENTS_CHART, STREAMS_CHART, TimeChart } from './charts.ts'
+import { BYTES_CHART, CHURN_CHART, EVENTS_CHART, OPEN_CHART, TimeChart } from './charts.ts'
 import { ConnectionTable } from './connection-table.ts'
 import { formatBytes, formatCount, formatDuration, formatMs } from './format.ts'
 import { TryIt } from './try-it.ts'
@@ -59,8 +59,12 @@ function reportError(error: unknown): void {
   showNotice(error instanceof Error ? error.message : String(error))
 }
 
-const streamsChart = new TimeChart(byId('chart-streams'), STREAMS_CHART)
-const eventsChart = new TimeChart(byId('chart-events'), EVENTS_CHART)
+const charts = [
+  new TimeChart(byId('chart-open'), OPEN_CHART),
+  new TimeChart(byId('chart-churn'), CHURN_CHART),
+  new TimeChart(byId('chart-events'), EVENTS_CHART),
+  new TimeChart(byId('chart-bytes'), BYTES_CHART),
+]
 const table = new ConnectionTable(
   {
     table: byId('connections'),
@@ -192,10 +196,10 @@ function render(frame: StatsFrame): void {
   renderCards(frame)
   renderCloses(frame)
   renderTopics(frame)
-  streamsChart.push(frame)
-  eventsChart.push(frame)
-  streamsChart.draw()
-  eventsChart.draw()
+  for (const chart of charts) {
+    chart.push(frame)
+    chart.draw()
+  }
   if (!document.hidden) void table.refresh()
 }
 
@@ -218,11 +222,9 @@ async function start(): Promise<void> {
   }
   if (mine !== generation) return
   showNotice(undefined)
-  streamsChart.clear()
-  eventsChart.clear()
-  for (const frame of snapshot.recent) {
-    streamsChart.push(frame)
-    eventsChart.push(frame)
+  for (const chart of charts) {
+    chart.clear()
+    for (const frame of snapshot.recent) chart.push(frame)
   }
   render(snapshot.now)
 
