@@ -139,7 +139,14 @@ describe('HS256 secret', () => {
     const started = Date.now()
     assert.equal(await s.ended, 'end')
     assert.ok(Date.now() - started < 6_000)
-    await waitForMetric(hs.url, 'lifeline_connections_closed_total{reason="token_expired"}', 1)
+    await waitForMetric(
+      hs.url,
+      'lifeline_connections_closed_total{reason="token_expired"}',
+      1,
+      10_000,
+      'exactly',
+      bearer(await hs256({ admin: true })),
+    )
     const log = await hs.waitForLog((l) => l.msg === 'connection close' && l['reason'] === 'token_expired')
     assert.equal(log.level, 30)
   })

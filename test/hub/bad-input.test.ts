@@ -114,7 +114,7 @@ test('2 MiB bodies get 413, with or without Content-Length', async () => {
     // Anything but the 413 (a 408 without a body, a bare close) fails the test instead of hanging it.
     socket.on('close', () => resolve({ status: Number(answer.slice(9, 12)), body: answer }))
     socket.write(
-      'POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
+      'POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n',
     )
     const chunk = Buffer.alloc(256 * 1024, 0x61)
     for (let i = 0; i < 8; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`)
@@ -200,7 +200,7 @@ test('slowloris headers are cut off by --request-timeout', async () => {
   let answer = ''
   socket.setEncoding('utf8').on('data', (c: string) => (answer += c))
   socket.on('error', () => {})
-  socket.write('GET /events?topic=sweep HTTP/1.1\r\nHost: x\r\n')
+  socket.write('GET /events?topic=sweep HTTP/1.1\r\nHost: 127.0.0.1\r\n')
   const drip = setInterval(() => socket.writable && socket.write('X-Slow: a\r\n'), 200)
   await Promise.race([
     once(socket, 'close'),
@@ -217,7 +217,7 @@ test('a client that never reads is closed as a slow consumer while others keep u
   const socket = connect(port, '127.0.0.1')
   await once(socket, 'connect')
   socket.on('error', () => {})
-  socket.write('GET /events?topic=sweep HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n')
+  socket.write('GET /events?topic=sweep HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n')
   socket.pause()
   const slowClosed = async () =>
     ((await metricValue(hub.url, 'lifeline_connections_closed_total{reason="buffer_overflow"}')) ?? 0) +

@@ -54,7 +54,7 @@ test('every option has a unique key, flag and env name, and its default parses',
   assert.equal(keys.size, OPTIONS.length)
   assert.equal(flags.size, OPTIONS.length)
   assert.equal(envs.size, OPTIONS.length)
-  for (const o of OPTIONS) assert.match(o.env, /^LIFELINE_[A-Z_]+$/)
+  for (const o of OPTIONS) assert.match(o.env, /^LIFELINE_[A-Z0-9_]+$/)
   const c = configWithDefaults()
   assert.equal(c.port, 8080)
   assert.equal(c.heartbeat, 15_000)

@@ -4,7 +4,6 @@
  * certificate made here with openssl), the `publish` and `tail` companions.
  */
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { connect as http2Connect } from 'node:http2'
@@ -15,6 +14,7 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { EventStreamParser } from '../../packages/lifeline-sse/src/protocol/index.ts'
 import type { ParsedEvent } from '../../packages/lifeline-sse/src/protocol/types.ts'
+import { makeCert } from '../helpers/tls-cert.ts'
 import { http, openStream, publish, startServe } from './serve-process.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'lifeline-life-'))
@@ -41,7 +41,7 @@ test('SIGTERM drains: readiness fails, new streams are refused, streams end clea
   const stuck = connect(Number(new URL(hub.url).port), '127.0.0.1')
   stuck.on('error', () => {})
   await once(stuck, 'connect')
-  stuck.write('GET /events?topic=drain HTTP/1.1\r\nHost: x\r\n\r\n')
+  stuck.write('GET /events?topic=drain HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
   stuck.pause()
   const chunk = 'd'.repeat(256 * 1024)
   for (let i = 0; i < 40; i++)
@@ -67,31 +67,7 @@ test('SIGTERM drains: readiness fails, new streams are refused, streams end clea
 })
 
 test('with --tls-cert/--tls-key the hub serves HTTP/2 streams and HTTP/1.1 on one port', async (t) => {
-  const key = join(dir, 'key.pem')
-  const cert = join(dir, 'cert.pem')
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  )
+  const { cert, key } = makeCert(dir)
   const hub = await startServe(['--tls-cert', cert, '--tls-key', key])
   t.after(() => hub.stop('SIGKILL'))
   assert.match(hub.url, /^https:\/\//)

@@ -293,7 +293,7 @@ describe('lifeline serve limits and timeouts', () => {
       assert.equal(again.status, 429)
       assert.equal(again.json()['error'], 'max_connections_per_ip')
       assert.ok(Number(again.headers['retry-after']) >= 1)
-      const other = await openStream(hub.url, '/events?topic=ip', { forwarded: 'for="[2001:db8::9]:1234"' })
+      const other = await openStream(hub.url, '/events?topic=ip', { 'x-forwarded-for': '2001:db8::9' })
       const list = (await http(`${hub.url}/api/connections`)).json() as {
         connections: { remoteAddress: string }[]
       }

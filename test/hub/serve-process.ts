@@ -254,8 +254,12 @@ export function openStream(
 }
 
 /** Polls `/metrics` until `name{labels}` reaches `expected` (metrics are read on scrape). */
-export async function metricValue(base: string, series: string): Promise<number | undefined> {
-  const { body } = await http(`${base}/metrics`)
+export async function metricValue(
+  base: string,
+  series: string,
+  headers: Record<string, string> = {},
+): Promise<number | undefined> {
+  const { body } = await http(`${base}/metrics`, { headers })
   for (const line of body.split('\n')) {
     if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1))
   }
@@ -268,11 +272,13 @@ export async function waitForMetric(
   expected: number,
   timeoutMs = 10_000,
   mode: 'exactly' | 'at least' = 'exactly',
+  /** With auth on, /metrics needs an admin token (docs/security.md). */
+  headers: Record<string, string> = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let last: number | undefined
   while (Date.now() < deadline) {
-    last = await metricValue(base, series)
+    last = await metricValue(base, series, headers)
     if (last !== undefined && (mode === 'exactly' ? last === expected : last >= expected)) return
     await new Promise((r) => setTimeout(r, 50))
   }

@@ -1,33 +1,30 @@
 /**
  * The hub app: one node:http server (or node:http2 with HTTP/1.1 fallback when a TLS cert and key are
- * given) routing docs/design.md §5 over a Hub. `lifeline serve` is a thin shell over `createApp`, and tests
- * or embedders can start a hub in-process with it.
+ * given) routing docs/design.md §5 over a Hub, and with `--admin-port` a second, plain listener for
+ * the operator's routes (metrics, health, dashboard, /api/connections), so a reconnect storm's accept
+ * burst on the stream port never queues a health probe and metrics need not be public. `lifeline
+ * serve` is a thin shell over `createApp`, and tests or embedders can start a hub in-process with it.
  */
-import { readFileSync } from 'node:fs'
-import { createServer, type Server, type ServerResponse } from 'node:http'
-import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2'
-import type { AddressInfo, Socket } from 'node:net'
+import type { Server } from 'node:http'
+import type { Http2SecureServer, Http2Session } from 'node:http2'
+import type { AddressInfo } from 'node:net'
 import { LifelineError } from 'lifeline-sse/protocol'
 import type { Hub } from 'lifeline-sse/server'
 import { createHub } from 'lifeline-sse/server'
 import { createDashboard } from '../dashboard/index.ts'
-import {
-  HttpError,
-  type HttpErrorCode,
-  type Req,
-  type Res,
-  sendError,
-  sendJson,
-} from '../shared/http-error.ts'
+import { HttpError, type Req, type Res, sendError, sendJson } from '../shared/http-error.ts'
 import { createAuth } from './auth.ts'
 import { createClientAddressResolver } from './client-address.ts'
 import type { ServeConfig } from './config-options.ts'
 import { configWithDefaults } from './config-resolve.ts'
 import type { AppContext, RouteHandler } from './context.ts'
 import { createCors } from './cors.ts'
+import { createCrossOriginCheck } from './cross-origin.ts'
 import { createDurableEndpoint, type DurableEndpoint } from './durable/endpoint.ts'
 import { createStreamStore } from './durable/stream-store-config.ts'
 import { openHistory } from './history-store.ts'
+import { createHostCheck, type HostCheck } from './host-check.ts'
+import { clientGone, createPlainServer, createTlsServer } from './http-servers.ts'
 import { createLogger, type Logger, logConnections } from './logging.ts'
 import { createMetrics } from './metrics.ts'
 import { connectionsRoute } from './routes/connections.ts'
@@ -48,12 +45,16 @@ const LISTEN_BACKLOG = 4096
 export interface App {
   readonly hub: Hub
   readonly server: Server | Http2SecureServer
+  /** The admin listener, with `--admin-port`. */
+  readonly adminServer: Server | undefined
   readonly config: ServeConfig
   readonly logger: Logger
   /** Listens on config.host:port; resolves with the base URL (`http://127.0.0.1:8080`). */
   listen(): Promise<string>
   /** Base URL once listening. */
   readonly url: string | undefined
+  /** Base URL of the admin listener once listening (`--admin-port`). */
+  readonly adminUrl: string | undefined
   /** True once close() started. */
   readonly draining: boolean
   /** Graceful drain: readiness fails, streams end (jittered retry), server stops, history released. */
@@ -66,13 +67,25 @@ export interface AppDeps {
   worker?: WorkerDeps
 }
 
-const ROUTES: Record<string, { method: 'GET' | 'POST'; handler: RouteHandler }> = {
-  '/events': { method: 'GET', handler: eventsRoute },
-  '/publish': { method: 'POST', handler: publishRoute },
-  '/metrics': { method: 'GET', handler: metricsRoute },
-  '/healthz': { method: 'GET', handler: healthRoute },
-  '/readyz': { method: 'GET', handler: readyRoute },
-  '/api/connections': { method: 'GET', handler: connectionsRoute },
+/**
+ * Which listener serves a route: `streams` (the public port), `admin` (the admin port when there is
+ * one, else the public port), `both`. The dashboard is `admin`; durable streams are `streams`.
+ */
+type Side = 'streams' | 'admin' | 'both'
+/** What one listener is: the only one (serves everything), or one of the pair. */
+type ListenerKind = 'only' | 'streams' | 'admin'
+
+function serves(kind: ListenerKind, side: Side): boolean {
+  return kind === 'only' || side === 'both' || side === kind
+}
+
+const ROUTES: Record<string, { method: 'GET' | 'POST'; handler: RouteHandler; side: Side }> = {
+  '/events': { method: 'GET', handler: eventsRoute, side: 'streams' },
+  '/publish': { method: 'POST', handler: publishRoute, side: 'streams' },
+  '/metrics': { method: 'GET', handler: metricsRoute, side: 'admin' },
+  '/healthz': { method: 'GET', handler: healthRoute, side: 'both' },
+  '/readyz': { method: 'GET', handler: readyRoute, side: 'both' },
+  '/api/connections': { method: 'GET', handler: connectionsRoute, side: 'admin' },
 }
 
 /** Sockets still open this long after the streams drained are cut (idle keep-alives, stuck clients). */
@@ -127,15 +140,19 @@ export async function createApp(overrides: Partial<ServeConfig> = {}, deps: AppD
     workers: peers,
   }
 
+  /** The caller's admin grant; throws 401/403 HttpError otherwise (auth off: everyone is admin). */
+  const adminGrant = async (req: Req): Promise<{ expiresAt: number | undefined }> => {
+    const grant = await auth.authenticate(req, new URL(req.url ?? '/', 'http://localhost'), 'subscriber')
+    if (!grant.admin)
+      throw new HttpError(
+        'forbidden',
+        'This needs an admin token: add "admin": true to the token\'s lifeline claim.',
+      )
+    return { expiresAt: grant.expiresAt }
+  }
   const requireAdmin = async (req: Req, res: Res): Promise<{ expiresAt: number | undefined } | false> => {
     try {
-      const grant = await auth.authenticate(req, new URL(req.url ?? '/', 'http://localhost'), 'subscriber')
-      if (!grant.admin)
-        throw new HttpError(
-          'forbidden',
-          'This needs an admin token: add "admin": true to the token\'s lifeline claim.',
-        )
-      return { expiresAt: grant.expiresAt }
+      return await adminGrant(req)
     } catch (err) {
       if (!(err instanceof HttpError)) throw err
       sendError(res, err)
@@ -160,7 +177,11 @@ export async function createApp(overrides: Partial<ServeConfig> = {}, deps: AppD
     listConnections: peers ? () => peers.connections() : undefined,
   })
 
-  const handle = async (req: Req, res: Res): Promise<void> => {
+  const hasAdmin = config.adminPort !== undefined
+  const crossOrigin = createCrossOriginCheck(config.corsOrigin)
+
+  const handle = async (req: Req, res: Res, kind: ListenerKind, hostCheck: HostCheck): Promise<void> => {
+    hostCheck(req)
     let url: URL
     try {
       url = new URL(req.url ?? '/', 'http://localhost')
@@ -168,120 +189,124 @@ export async function createApp(overrides: Partial<ServeConfig> = {}, deps: AppD
       throw new HttpError('bad_request', 'The request target is not a valid path.')
     }
     if (cors.apply(req, res)) return
+    crossOrigin(req)
     const route = ROUTES[url.pathname]
-    if (route) {
+    if (route && serves(kind, route.side)) {
       const headOk = route.method === 'GET' && req.method === 'HEAD' && url.pathname !== '/events'
       if (req.method !== route.method && !headOk) {
         throw new HttpError('method_not_allowed', `${url.pathname} answers ${route.method} only.`, {
           allow: route.method,
         })
       }
+      // Metrics name topics and load: on a lone listener with auth on they need an admin token; on the
+      // admin listener its address is the guard (Prometheus scrapes without a token).
+      if (url.pathname === '/metrics' && kind === 'only' && auth.enabled) await adminGrant(req)
       await route.handler(ctx, req, res, url)
       return
     }
-    if (durable && (await durable.handle(req, res, url))) return
-    if (await dashboard.handle(req, res, url)) return
+    if (route) {
+      throw new HttpError(
+        'not_found',
+        `${url.pathname} is served on the ${kind === 'streams' ? 'admin listener (--admin-port)' : 'stream listener (--port)'}.`,
+      )
+    }
+    if (kind !== 'admin' && durable && (await durable.handle(req, res, url))) return
+    if (kind !== 'streams' && (await dashboard.handle(req, res, url))) return
     if (url.pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
-      sendJson(res, 200, {
-        name: 'lifeline',
-        routes: {
-          subscribe: 'GET /events?topic=<topic>',
-          publish: 'POST /publish {"topic": "<topic>", "data": ...}',
-          metrics: 'GET /metrics',
-          health: 'GET /healthz',
-          ready: 'GET /readyz',
-          connections: 'GET /api/connections',
-        },
-      })
+      const all: Record<string, [Side, string]> = {
+        subscribe: ['streams', 'GET /events?topic=<topic>'],
+        publish: ['streams', 'POST /publish {"topic": "<topic>", "data": ...}'],
+        metrics: ['admin', 'GET /metrics'],
+        health: ['both', 'GET /healthz'],
+        ready: ['both', 'GET /readyz'],
+        connections: ['admin', 'GET /api/connections'],
+      }
+      const routes = Object.fromEntries(
+        Object.entries(all)
+          .filter(([, [side]]) => serves(kind, side))
+          .map(([name, [, text]]) => [name, text]),
+      )
+      sendJson(res, 200, { name: 'lifeline', routes })
       return
     }
     throw new HttpError(
       'not_found',
-      `Nothing at ${url.pathname.slice(0, 100)}: try GET /events?topic=<topic> or POST /publish.`,
+      kind === 'admin'
+        ? `Nothing at ${url.pathname.slice(0, 100)} on the admin listener: try /metrics, /healthz, /readyz, /api/connections or /.`
+        : `Nothing at ${url.pathname.slice(0, 100)}: try GET /events?topic=<topic> or POST /publish.`,
     )
   }
 
   const workerHeader = worker ? String(worker.index) : undefined
-  const onRequest = (req: Req, res: Res): void => {
-    // --workers: which process answered (debugging, and tests that must reach several workers).
-    if (workerHeader !== undefined) res.setHeader('x-lifeline-worker', workerHeader)
-    handle(req, res).catch((err: unknown) => {
-      if (err instanceof HttpError) {
-        if (clientGone(res)) {
-          logger.debug(
-            { method: req.method, path: pathOf(req), code: err.code },
-            'client went away before the answer',
-          )
+  const listenerFor = (kind: ListenerKind, boundHost: string) => {
+    const hostCheck = createHostCheck(boundHost, config.allowedHosts)
+    return (req: Req, res: Res): void => {
+      // --workers: which process answered (debugging, and tests that must reach several workers).
+      if (workerHeader !== undefined) res.setHeader('x-lifeline-worker', workerHeader)
+      handle(req, res, kind, hostCheck).catch((err: unknown) => {
+        if (err instanceof HttpError) {
+          if (clientGone(res)) {
+            logger.debug(
+              { method: req.method, path: pathOf(req), code: err.code },
+              'client went away before the answer',
+            )
+            return
+          }
+          sendError(res, err)
           return
         }
-        sendError(res, err)
-        return
-      }
-      logger.error({ err, method: req.method, path: pathOf(req) }, 'request failed')
-      sendError(
-        res,
-        new HttpError('internal_error', 'The hub failed to answer this request; it has been logged.'),
-      )
-    })
+        logger.error({ err, method: req.method, path: pathOf(req) }, 'request failed')
+        sendError(
+          res,
+          new HttpError('internal_error', 'The hub failed to answer this request; it has been logged.'),
+        )
+      })
+    }
   }
 
   const tls = config.tlsCert !== undefined && config.tlsKey !== undefined
+  const onRequest = listenerFor(hasAdmin ? 'streams' : 'only', config.host)
   let server: Server | Http2SecureServer
-  const sessions = new Set<Http2Session>()
+  let sessions: ReadonlySet<Http2Session> = new Set()
   if (tls) {
-    const secure = createSecureServer(
-      { cert: readFileSync(config.tlsCert!), key: readFileSync(config.tlsKey!), allowHTTP1: true },
-      onRequest,
-    )
-    secure.on('session', (session: Http2Session) => {
-      sessions.add(session)
-      session.once('close', () => sessions.delete(session))
-    })
-    secure.on('tlsClientError', () => {})
-    server = secure
+    const secure = createTlsServer(config, onRequest)
+    server = secure.server
+    sessions = secure.sessions
   } else {
-    const checkEvery =
-      config.requestTimeout > 0
-        ? Math.max(100, Math.min(1_000, Math.floor(config.requestTimeout / 4)))
-        : 30_000
-    const plain = createServer(
-      {
-        requestTimeout: config.requestTimeout,
-        headersTimeout: config.requestTimeout,
-        keepAliveTimeout: config.keepAliveTimeout,
-        connectionsCheckingInterval: checkEvery,
-      },
-      onRequest,
-    )
-    plain.on('clientError', answerClientError)
-    server = plain
+    server = createPlainServer(config, onRequest)
   }
+  const adminServer = hasAdmin ? createPlainServer(config, listenerFor('admin', config.adminHost)) : undefined
 
   let url: string | undefined
+  let adminUrl: string | undefined
   const app: App = {
     hub: view,
     server,
+    adminServer,
     config,
     logger,
     get url() {
       return url
     },
+    get adminUrl() {
+      return adminUrl
+    },
     get draining() {
       return draining
     },
-    listen() {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject)
-        // Workers share the port: SO_REUSEPORT, the kernel spreads connections over them.
-        const reusePort = worker !== undefined
-        server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG, reusePort }, () => {
-          server.off('error', reject)
-          const address = server.address() as AddressInfo
-          const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-          url = `${tls ? 'https' : 'http'}://${host}:${address.port}`
-          resolve(url)
-        })
-      })
+    async listen() {
+      // Workers share the ports: SO_REUSEPORT, the kernel spreads connections over them.
+      const reusePort = worker !== undefined
+      url = await listenOn(server, config.port, config.host, tls ? 'https' : 'http', reusePort)
+      if (adminServer) {
+        try {
+          adminUrl = await listenOn(adminServer, config.adminPort ?? 0, config.adminHost, 'http', reusePort)
+        } catch (err) {
+          server.close()
+          throw err
+        }
+      }
+      return url
     },
     async close() {
       if (draining) return
@@ -301,6 +326,11 @@ export async function createApp(overrides: Partial<ServeConfig> = {}, deps: AppD
       grace.unref()
       await serverClosed
       clearTimeout(grace)
+      if (adminServer) {
+        const adminClosed = new Promise<void>((resolve) => adminServer.close(() => resolve()))
+        adminServer.closeAllConnections()
+        await adminClosed
+      }
       offLogs()
       peers?.close()
       metrics.close()
@@ -309,55 +339,26 @@ export async function createApp(overrides: Partial<ServeConfig> = {}, deps: AppD
   return app
 }
 
-/** The client reset the stream or closed the connection: nobody is left to answer. */
-function clientGone(res: Res): boolean {
-  if ('stream' in res) return res.stream.destroyed
-  return res.destroyed || res.socket === null || res.socket.destroyed
+/** Listens; resolves with the base URL (`http://127.0.0.1:8080`). */
+function listenOn(
+  server: Server | Http2SecureServer,
+  port: number,
+  host: string,
+  scheme: 'http' | 'https',
+  reusePort: boolean,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ port, host, backlog: LISTEN_BACKLOG, reusePort }, () => {
+      server.off('error', reject)
+      const address = server.address() as AddressInfo
+      const name = address.family === 'IPv6' ? `[${address.address}]` : address.address
+      resolve(`${scheme}://${name}:${address.port}`)
+    })
+  })
 }
 
 /** The path only, for logs: a query may hold an access_token. */
 function pathOf(req: Req): string | undefined {
   return (req.url ?? '').split('?')[0]?.slice(0, 200)
-}
-
-const CLIENT_ERROR_ANSWERS: Record<string, [number, HttpErrorCode, string]> = {
-  ERR_HTTP_REQUEST_TIMEOUT: [
-    408,
-    'request_timeout',
-    'The request was not received in time (--request-timeout): send it whole, faster.',
-  ],
-  HPE_HEADER_OVERFLOW: [
-    431,
-    'headers_too_large',
-    'The request headers are too large: send fewer or shorter headers (or fewer topics).',
-  ],
-}
-
-/**
- * Requests Node's HTTP parser rejects (or times out) still get a JSON answer when the socket can take
- * one (docs/design.md §5). When a route already holds the response (a body that stopped arriving, a
- * malformed chunk), the answer goes through that response, so the route's own answer later is a no-op.
- */
-function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage
-  if (err.code === 'ECONNRESET' || !socket.writable || pending?.headersSent) {
-    socket.destroy()
-    return
-  }
-  const [status, code, message] = CLIENT_ERROR_ANSWERS[err.code ?? ''] ?? [
-    400,
-    'bad_request',
-    'The request is not valid HTTP: check the request line and headers.',
-  ]
-  if (pending) {
-    sendError(pending, new HttpError(code, message, { connection: 'close' }, status))
-    pending.once('finish', () => socket.destroySoon())
-    return
-  }
-  const body = JSON.stringify({ error: code, message })
-  const reason =
-    status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  )
 }

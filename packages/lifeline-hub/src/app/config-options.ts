@@ -23,6 +23,11 @@ export type LogLevel = (typeof LOG_LEVELS)[number]
 export interface ServeConfig {
   port: number
   host: string
+  /** Port of the admin listener (metrics, health, dashboard, /api/connections); undefined = none. */
+  adminPort: number | undefined
+  adminHost: string
+  /** Extra `Host` names answered (DNS-rebinding guard); `*` = any. */
+  allowedHosts: string[]
   tlsCert: string | undefined
   tlsKey: string | undefined
   heartbeat: number
@@ -38,6 +43,10 @@ export interface ServeConfig {
   maxBody: number
   requestTimeout: number
   keepAliveTimeout: number
+  /** Concurrent streams one HTTP/2 connection may open (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  http2MaxStreams: number
+  /** Bytes of unfinished request bodies one connection may hold, all its HTTP/2 streams together. */
+  maxConnectionBody: number
   trustProxy: string[]
   /** The one forwarding header read from a trusted proxy: `x-forwarded-for` or `forwarded`. */
   trustProxyHeader: string
@@ -120,6 +129,28 @@ export const OPTIONS: readonly OptionSpec[] = [
     'Address to bind; 0.0.0.0 (or ::) listens on every interface.',
   ),
   opt(
+    'adminPort',
+    '--admin-port',
+    'port',
+    undefined,
+    'Serve /metrics, /healthz, /readyz, the dashboard and /api/connections on this port instead (0 picks one).',
+  ),
+  opt(
+    'adminHost',
+    '--admin-host',
+    'string',
+    '127.0.0.1',
+    'Address the admin listener binds (with --admin-port); /metrics there needs no token.',
+  ),
+  opt(
+    'allowedHosts',
+    '--allowed-hosts',
+    'list',
+    undefined,
+    'Host names answered besides IP literals, localhost and --host (`.example.com` for a domain, `*` for any).',
+    { shown: 'none (IPs, localhost, --host)' },
+  ),
+  opt(
     'tlsCert',
     '--tls-cert',
     'file',
@@ -197,14 +228,28 @@ export const OPTIONS: readonly OptionSpec[] = [
     '--request-timeout',
     'duration',
     '10s',
-    'Time to receive request headers and body; slow senders are cut off.',
+    'Time to receive request headers and body, and the TLS handshake (HTTP/1.1 and HTTP/2); 408 past it.',
   ),
   opt(
     'keepAliveTimeout',
     '--keep-alive-timeout',
     'duration',
     '5s',
-    'How long an idle keep-alive socket stays open.',
+    'How long an idle keep-alive socket (or HTTP/2 session with no stream) stays open.',
+  ),
+  opt(
+    'http2MaxStreams',
+    '--http2-max-streams',
+    'count',
+    '100',
+    'Concurrent streams one HTTP/2 connection may open (with --tls-cert).',
+  ),
+  opt(
+    'maxConnectionBody',
+    '--max-connection-body',
+    'size',
+    '4MiB',
+    'Unfinished request-body bytes one connection may hold, all its HTTP/2 streams together (413 past it).',
   ),
   opt(
     'trustProxy',

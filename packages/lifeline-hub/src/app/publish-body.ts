@@ -56,8 +56,35 @@ function discardRest(req: Req, requestTimeoutMs: number): Promise<void> {
   })
 }
 
-/** Reads the body with a byte cap. On overflow the rest of the body is discarded, not buffered. */
-export async function readBody(req: Req, maxBytes: number, requestTimeoutMs = 0): Promise<ParsedBody> {
+/**
+ * Bytes of unfinished bodies held per connection (the HTTP/1.1 socket or the HTTP/2 session). One
+ * HTTP/1.1 connection reads one body at a time, but one HTTP/2 connection may send on all its streams
+ * at once: without this, 100 streams x `--max-body` would be held for one client.
+ */
+const heldByConnection = new WeakMap<object, number>()
+
+function connectionOf(req: Req): object {
+  return 'stream' in req ? (req.stream.session ?? req.stream) : req.socket
+}
+
+function connectionFull(maxBytes: number): HttpError {
+  return new HttpError(
+    'body_too_large',
+    `This connection's unfinished request bodies are over ${maxBytes} bytes (--max-connection-body): send fewer bodies at once.`,
+  )
+}
+
+/**
+ * Reads the body with a byte cap, and a cap on what all unfinished bodies of its connection hold. On
+ * overflow of the body's cap the rest is discarded, not buffered; past the connection's cap the request
+ * is answered 413 at once (an HTTP/2 stream is then reset by the 408 timer if it keeps sending).
+ */
+export async function readBody(
+  req: Req,
+  maxBytes: number,
+  requestTimeoutMs = 0,
+  maxConnectionBytes = Number.POSITIVE_INFINITY,
+): Promise<ParsedBody> {
   const type = mediaType(req)
   if (type !== 'application/json' && type !== 'application/x-www-form-urlencoded') {
     req.resume()
@@ -77,8 +104,18 @@ export async function readBody(req: Req, maxBytes: number, requestTimeoutMs = 0)
   const { chunks, size } = await new Promise<{ chunks: Buffer[]; size: number }>((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
+    const connection = connectionOf(req)
     const onData = (chunk: Buffer): void => {
       size += chunk.length
+      const held = (heldByConnection.get(connection) ?? 0) + chunk.length
+      heldByConnection.set(connection, held)
+      if (held > maxConnectionBytes) {
+        req.off('data', onData)
+        req.off('end', onEnd)
+        settle()
+        reject(connectionFull(maxConnectionBytes))
+        return
+      }
       if (size <= maxBytes) {
         chunks.push(chunk)
         return
@@ -92,6 +129,7 @@ export async function readBody(req: Req, maxBytes: number, requestTimeoutMs = 0)
     // itself may emit nothing at all (seen on Node 24), so the body's end is awaited on both.
     const carrier = 'stream' in req ? req.stream : req.socket
     const settle = (): void => {
+      heldByConnection.set(connection, (heldByConnection.get(connection) ?? size) - size)
       req.off('error', onClose)
       req.off('close', onClose)
       carrier.off('close', onClose)

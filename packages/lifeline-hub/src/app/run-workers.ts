@@ -30,7 +30,12 @@ export async function serveWorkers(config: ServeConfig, logger: Logger): Promise
       'auth is off: anyone who can reach this port may publish and subscribe (set --jwt-secret, --jwt-public-key or --jwt-jwks)',
     )
   }
-  process.stderr.write(banner(url, config))
+  // Every worker binds the admin port too (SO_REUSEPORT); with --admin-port 0 each picks its own.
+  const adminUrl =
+    config.adminPort !== undefined && config.adminPort !== 0
+      ? `http://${config.adminHost}:${config.adminPort}`
+      : undefined
+  process.stderr.write(banner(url, adminUrl, config))
   const drain = exitAfterDrain({
     logger: primaryLog,
     shutdownTimeoutMs: config.shutdownTimeout,

@@ -63,12 +63,24 @@ export async function runServe(flags: Record<string, unknown>): Promise<void> {
         ? 'JWKS'
         : 'off'
   logger.info(
-    { url, tls: config.tlsCert !== undefined, auth, history: historyKind(config) },
+    {
+      url,
+      ...(app.adminUrl === undefined ? {} : { adminUrl: app.adminUrl }),
+      tls: config.tlsCert !== undefined,
+      auth,
+      history: historyKind(config),
+    },
     `lifeline hub listening on ${url}`,
   )
   if (auth === 'off') {
     logger.warn(
       'auth is off: anyone who can reach this port may publish and subscribe (set --jwt-secret, --jwt-public-key or --jwt-jwks)',
+    )
+  }
+  if (WILDCARD_HOSTS.has(config.host) && config.allowedHosts.length === 0) {
+    logger.warn(
+      { host: config.host },
+      'listening on every interface: requests are answered for IP addresses and localhost only; add the names clients use with --allowed-hosts (docs/security.md)',
     )
   }
   if (!app.hub.ready()) {
@@ -79,7 +91,7 @@ export async function runServe(flags: Record<string, unknown>): Promise<void> {
       'history backend connecting: /readyz and publish answer 503 until it reads the stream',
     )
   }
-  process.stderr.write(banner(url, config))
+  process.stderr.write(banner(url, app.adminUrl, config))
 
   const drain = exitAfterDrain({
     logger,
@@ -90,7 +102,11 @@ export async function runServe(flags: Record<string, unknown>): Promise<void> {
   drainOnSignals(drain, logger)
 }
 
-export function banner(url: string, config: ServeConfig): string {
+/** Addresses that bind every interface. */
+const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['0.0.0.0', '::', '[::]'])
+
+export function banner(url: string, adminUrl: string | undefined, config: ServeConfig): string {
+  const ops = adminUrl ?? url
   const k = config.tlsCert ? ' -k' : ''
   const auth =
     config.jwtSecret || config.jwtPublicKey || config.jwtJwks ? ' -H "Authorization: Bearer $TOKEN"' : ''
@@ -100,10 +116,10 @@ export function banner(url: string, config: ServeConfig): string {
     '',
     `  subscribe  curl -N${k}${auth} '${url}/events?topic=demo'`,
     `  publish    curl${k}${auth} -H 'content-type: application/json' -d '{"topic":"demo","data":"hello"}' ${url}/publish`,
-    `  metrics    ${url}/metrics`,
-    `  health     ${url}/healthz   ${url}/readyz`,
-    `  streams    ${url}/api/connections`,
-    `  dashboard  ${url}/`,
+    `  metrics    ${ops}/metrics`,
+    `  health     ${ops}/healthz   ${ops}/readyz`,
+    `  streams    ${ops}/api/connections`,
+    `  dashboard  ${ops}/`,
     '',
     '',
   ].join('\n')

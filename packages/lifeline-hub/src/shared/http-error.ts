@@ -19,6 +19,8 @@ export const HTTP_ERROR_CODES = {
   bad_query: 400,
   unauthorized: 401,
   forbidden: 403,
+  host_not_allowed: 403,
+  cross_origin: 403,
   stale_epoch: 403,
   not_found: 404,
   method_not_allowed: 405,

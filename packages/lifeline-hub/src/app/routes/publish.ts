@@ -107,7 +107,12 @@ function checkEventName(event: string | undefined): string | undefined {
 
 export const publishRoute: RouteHandler = async (ctx, req, res, url) => {
   const grant = await ctx.auth.authenticate(req, url, 'publisher')
-  const body = await readBody(req, ctx.config.maxBody, ctx.config.requestTimeout)
+  const body = await readBody(
+    req,
+    ctx.config.maxBody,
+    ctx.config.requestTimeout,
+    ctx.config.maxConnectionBody,
+  )
   const request = body.kind === 'json' ? fromJson(body.value) : fromForm(body.value)
   const topics = checkTopics(request.topics, ctx.config.maxTopics, 'publish')
   const event = checkEventName(request.event)
