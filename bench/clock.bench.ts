@@ -16,7 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { SweepClock } from '../packages/lifeline-sse/src/server/clock.ts'
 import { Connection, type ConnectionContext } from '../packages/lifeline-sse/src/server/connection.ts'
 import { createHub } from '../packages/lifeline-sse/src/server/hub.ts'
-import { resolveOptions } from '../packages/lifeline-sse/src/server/options.ts'
+import { resolveOptions } from '../packages/lifeline-sse/src/server/hub-options.ts'
 import type { SinkListener, StreamSink, TransportTuning } from '../packages/lifeline-sse/src/server/types.ts'
 import { machineLine } from './lib/machine.ts'
 

@@ -5,7 +5,7 @@
  *
  * Everything runs on this machine, on loopback: one real redis-server (no persistence, then AOF with
  * `appendfsync always` for the publish rate), real `lifeline serve` processes, subscriber streams held
- * by bench worker processes (src/bench Fleet), publishes over keep-alive HTTP (src/bench Publisher).
+ * by bench worker processes (loadtool Fleet), publishes over keep-alive HTTP (loadtool Publisher).
  *
  * 1. Fan-out latency, publish -> event parsed by a subscriber, p50/p99 over every (event, subscriber):
  *    - single node: one hub (memory history), `--subscribers` streams, publish on the same hub;

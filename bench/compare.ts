@@ -240,7 +240,7 @@ export function peersMarkdown(run: Stored): string {
     '',
     '<!-- Written by bench/compare.ts from peers.json; rerun the command below to refresh. -->',
     '',
-    `The same load, from the same bench (${tick}lifeline bench${tick}'s engine, src/bench/), against Lifeline and four`,
+    `The same load, from the same bench (${tick}lifeline bench${tick}'s engine, packages/lifeline-hub/src/loadtool/), against Lifeline and four`,
     'other SSE servers with one interface (bench/peers/README.md): a plain node:http server, better-sse,',
     "Hono's streamSSE and a Go/Gin server shaped after the article the project started from. One server",
     'runs at a time, on loopback, on the same machine as the bench.',

@@ -13,8 +13,8 @@
  *   throughput-1k  1000 streams, publishing as fast as the server acknowledges (16 keep-alive
  *                  publish lanes, no pacing limit): delivered events per second over all streams.
  *
- * Method: the load is the project's bench fleet (src/bench: the engine of `lifeline bench`). The
- * subscribers live in forked worker processes, so the server process only serves; the publisher
+ * Method: the load is the project's bench fleet (packages/lifeline-hub/src/loadtool/: the engine of
+ * `lifeline bench`). The subscribers live in forked worker processes, so the server process only serves; the publisher
  * (POST /publish) runs in this process. Each payload carries the publisher's clock
  * (performance.timeOrigin + performance.now(), monotonic in each process and shared by the processes
  * of one machine) and a per-topic sequence number, so the receivers measure latency and count lost,

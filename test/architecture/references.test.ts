@@ -40,9 +40,12 @@ const MD_LINK = /!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g
 /** `[label]: target` reference definitions. */
 const MD_DEFINITION = /^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/gm
 
-/** A repo path named in code or prose: `docs/x.md`, `test/a/b.test.ts`, `packages/.../y.ts`. */
+/**
+ * A repo path named in code or prose: `docs/x.md`, `test/a/b.test.ts`, `packages/.../y.ts`, or
+ * `src/server/hub.ts` (inside one of the packages).
+ */
 const REPO_PATH =
-  /(?<![\w./-])((?:docs|test|bench|packages|examples|scripts|deploy)\/[\w.-]+(?:\/[\w.-]+)*\.(?:md|ts|json|sh|mjs|txt|go))\b/g
+  /(?<![\w./-])((?:docs|test|bench|packages|examples|scripts|deploy|src)\/[\w.-]+(?:\/[\w.-]+)*\.(?:md|ts|json|sh|mjs|txt|go))\b/g
 /** `docs/design.md §N` (or `design.md §N` in docs). */
 const DESIGN_SECTION = /design\.md\)?\s+§(\d+)/g
 
@@ -130,7 +133,10 @@ function walk(path: string, into: string[]): void {
 const self = relative(root, fileURLToPath(import.meta.url))
 const files: string[] = []
 for (const p of SCANNED) walk(p, files)
-const existsInRepo = (path: string) => existsSync(join(root, path))
+const PACKAGES = ['packages/lifeline-sse', 'packages/lifeline-hub']
+const existsInRepo = (path: string) =>
+  existsSync(join(root, path)) ||
+  (path.startsWith('src/') && PACKAGES.some((p) => existsSync(join(root, p, path))))
 const designSections = new Set(
   [...readFileSync(join(root, 'docs/design.md'), 'utf8').matchAll(/^#{1,6}\s+§(\d+)/gm)].map(
     (m) => m[1] as string,

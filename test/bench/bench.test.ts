@@ -1,6 +1,7 @@
 /**
- * `lifeline bench`'s load generator (src/bench) against real servers on loopback: a peer that delivers
- * everything, and a hand-made server that drops one event and repeats another.
+ * `lifeline bench`'s load generator (packages/lifeline-hub/src/loadtool/) against real servers on
+ * loopback: a peer that delivers everything, and a hand-made server that drops one event and repeats
+ * another.
  */
 import assert from 'node:assert/strict'
 import { createServer, type ServerResponse } from 'node:http'

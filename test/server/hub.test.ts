@@ -10,7 +10,7 @@ import type {
 } from '../../packages/lifeline-sse/src/server/history/history.ts'
 import { MemoryHistory } from '../../packages/lifeline-sse/src/server/history/memory-history.ts'
 import { createHub } from '../../packages/lifeline-sse/src/server/hub.ts'
-import { resolveOptions, sweepIntervalMs } from '../../packages/lifeline-sse/src/server/options.ts'
+import { resolveOptions, sweepIntervalMs } from '../../packages/lifeline-sse/src/server/hub-options.ts'
 import type { CloseReason, StreamHandle } from '../../packages/lifeline-sse/src/server/types.ts'
 import { MemorySink } from './memory-sink.ts'
 import { openRaw } from './sse-client.ts'

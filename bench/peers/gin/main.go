@@ -128,7 +128,7 @@ type turnSpec struct {
 }
 
 // runTurns is bench/peers/turns.ts's loop in Go (one publish, then a yield; tick sleeps until due,
-// flood waits 1 ms while a client's queue is over backlogLimit). The payload is src/bench/payload.ts's.
+// flood waits 1 ms while a client's queue is over backlogLimit). The payload is packages/lifeline-hub/src/loadtool/payload.ts's.
 func (h *hub) runTurns(spec turnSpec) (int, int64) {
 	padding := ""
 	if spec.Bytes > 40 {

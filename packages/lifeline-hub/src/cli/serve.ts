@@ -1,4 +1,4 @@
-/** `lifeline serve`: every option of the one table (src/hub/options.ts), with its default and env name. */
+/** `lifeline serve`: every option of the one table (app/config-options.ts), with its default and env name. */
 import { Command, Option } from 'commander'
 import { CONFIG_FILE_OPTION, OPTIONS } from '../app/config-options.ts'
 

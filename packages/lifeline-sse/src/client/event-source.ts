@@ -3,6 +3,12 @@ import { EventStreamParser } from '../protocol/parse.ts'
 import { RESET_EVENT } from '../protocol/reserved.ts'
 import type { LifelineResetData, ParsedEvent } from '../protocol/types.ts'
 import { parseRetryAfter, type ResolvedRetry, reconnectDelay } from './backoff.ts'
+import {
+  type CheckedInit,
+  type ClientClock,
+  checkInit,
+  type LifelineEventSourceInit,
+} from './event-source-options.ts'
 import { ClientErrorEvent, type ClientState, StateChangeEvent } from './events.ts'
 import type {
   EventSourceLike,
@@ -12,8 +18,7 @@ import type {
   PageDocument,
   PageTarget,
 } from './fetch-like.ts'
-import { type LastEventIdStore, memoryStore } from './last-event-id.ts'
-import { type CheckedInit, type ClientClock, checkInit, type LifelineEventSourceInit } from './options.ts'
+import { type LastEventIdStore, memoryStore } from './last-event-id-store.ts'
 import {
   type BodyReader,
   cancelQuietly,

@@ -11,6 +11,7 @@ export {
   LifelineEventSource as EventSource,
   RESET_EVENT,
 } from './event-source.ts'
+export type { ClientClock, LifelineEventSourceInit } from './event-source-options.ts'
 export type { ClientState } from './events.ts'
 export { ClientErrorEvent, StateChangeEvent } from './events.ts'
 export type {
@@ -21,8 +22,7 @@ export type {
   HeadersLike,
   ResponseLike,
 } from './fetch-like.ts'
-export type { LastEventIdStore, StorageLike } from './last-event-id.ts'
-export { localStorageStore, memoryStore } from './last-event-id.ts'
-export type { ClientClock, LifelineEventSourceInit } from './options.ts'
+export type { LastEventIdStore, StorageLike } from './last-event-id-store.ts'
+export { localStorageStore, memoryStore } from './last-event-id-store.ts'
 export type { StreamEvent } from './subscribe.ts'
 export { subscribe } from './subscribe.ts'

@@ -1,7 +1,7 @@
 import type { LifelineError } from '../protocol/errors.ts'
 import { kAnyEvent, LifelineEventSource } from './event-source.ts'
+import type { LifelineEventSourceInit } from './event-source-options.ts'
 import type { ClientErrorEvent } from './events.ts'
-import type { LifelineEventSourceInit } from './options.ts'
 
 /** One event read by `subscribe`: what a MessageEvent carries, as a plain object. */
 export interface StreamEvent {

@@ -1,4 +1,4 @@
-import type { ResolvedOptions } from './options.ts'
+import type { ResolvedOptions } from './hub-options.ts'
 import type { Rejection } from './types.ts'
 
 /** Open streams now, in total and per client address: the registry, or the primary's leases (--workers). */

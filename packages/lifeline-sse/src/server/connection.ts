@@ -1,5 +1,5 @@
 import type { ClockTarget } from './clock.ts'
-import type { ResolvedOptions } from './options.ts'
+import type { ResolvedOptions } from './hub-options.ts'
 import type { Replay, ReplayTarget } from './replay.ts'
 import type {
   CloseReason,

@@ -1,7 +1,7 @@
 import { DEFAULT_MAX_EVENT_LENGTH } from '../protocol/parse.ts'
 import { DEFAULT_RETRY, type ResolvedRetry, type RetryOptions } from './backoff.ts'
 import type { BodyLike, CredentialsMode, FetchLike, HeadersLike } from './fetch-like.ts'
-import type { LastEventIdStore } from './last-event-id.ts'
+import type { LastEventIdStore } from './last-event-id-store.ts'
 
 /** Time as the client sees it. Injected in tests; the default is the global clock and timers. */
 export interface ClientClock {
