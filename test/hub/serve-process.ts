@@ -272,7 +272,7 @@ export async function waitForMetric(
   expected: number,
   timeoutMs = 10_000,
   mode: 'exactly' | 'at least' = 'exactly',
-  /** With auth on, /metrics needs an admin token (docs/security.md). */
+  /** With auth on, /metrics needs an admin token (docs/hub.md, Browser guards). */
   headers: Record<string, string> = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs

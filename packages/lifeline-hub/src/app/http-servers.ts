@@ -1,6 +1,6 @@
 /**
  * The hub's HTTP servers and their limits: plain node:http, or node:http2 over TLS with HTTP/1.1
- * fallback (ALPN). The same timeouts hold on every transport (issue 14 item 6):
+ * fallback (ALPN). The same timeouts hold on every transport (test/hub/tls-limits.test.ts):
  *
  * - headers must arrive within `--request-timeout` (HTTP/1.1 plain and over TLS: Node's header timer;
  *   HTTP/2: a session that opens no stream is idle, below), and the TLS handshake too;
@@ -10,7 +10,7 @@
  *   keep-alive timer; HTTP/2: a session with no open stream for that long is closed with GOAWAY);
  * - one HTTP/2 connection holds at most `--http2-max-streams` concurrent streams (advertised in
  *   SETTINGS; Node's default advertises 2^32-1), and the unfinished bodies of all its streams at most
- *   `--max-connection-body` bytes (src/hub/body.ts).
+ *   `--max-connection-body` bytes (publish-body.ts).
  */
 import { readFileSync } from 'node:fs'
 import { createServer, type Server, type ServerResponse } from 'node:http'
@@ -158,7 +158,7 @@ const CLIENT_ERROR_ANSWERS: Record<string, [number, HttpErrorCode, string]> = {
 
 /**
  * Requests Node's HTTP parser rejects (or times out) still get a JSON answer when the socket can take
- * one (DESIGN.md §5). When a route already holds the response (a body that stopped arriving, a
+ * one (docs/design.md §5). When a route already holds the response (a body that stopped arriving, a
  * malformed chunk), the answer goes through that response, so the route's own answer later is a no-op.
  */
 function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {

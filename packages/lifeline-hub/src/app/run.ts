@@ -80,7 +80,7 @@ export async function runServe(flags: Record<string, unknown>): Promise<void> {
   if (WILDCARD_HOSTS.has(config.host) && config.allowedHosts.length === 0) {
     logger.warn(
       { host: config.host },
-      'listening on every interface: requests are answered for IP addresses and localhost only; add the names clients use with --allowed-hosts (docs/security.md)',
+      'listening on every interface: requests are answered for IP addresses and localhost only; add the names clients use with --allowed-hosts (docs/hub.md, Browser guards)',
     )
   }
   if (!app.hub.ready()) {
