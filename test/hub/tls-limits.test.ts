@@ -1,8 +1,8 @@
 /**
  * Over TLS the hub's timeouts hold as over plain HTTP, and one HTTP/2 connection is bounded, against
- * the real `lifeline serve` process with a certificate made here with openssl: HTTP/1.1 header trickles, silent TLS connections, idle HTTP/2 sessions and HTTP/2 bodies that never
- * end are all cut; the server advertises a stream limit and refuses unfinished bodies past the
- * per-connection byte cap.
+ * the real `lifeline serve` process with a certificate made here with openssl: HTTP/1.1 header
+ * trickles, silent TLS connections, idle HTTP/2 sessions and HTTP/2 bodies that never end are all cut;
+ * the server advertises a stream limit and refuses unfinished bodies past the per-connection byte cap.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
