@@ -232,7 +232,11 @@ export function behaviourSuite(adapter: string, mount: Mount): void {
     const bad = await s.open('topic=no%20spaces', {}, '127.0.0.5')
     assert.equal(bad.status, 400)
     await bad.waitFor('a JSON body', () => bad.body().endsWith('}'))
-    assert.equal(JSON.parse(bad.body()).error, 'LIFELINE_ERR_TOPIC_INVALID')
+    // The same answer the hub gives a bad topic: `error` from LIFELINE_ERRORS, the code beside it.
+    assert.deepEqual(
+      { error: JSON.parse(bad.body()).error, code: JSON.parse(bad.body()).code },
+      { error: 'bad_topic', code: 'LIFELINE_ERR_TOPIC_INVALID' },
+    )
     const stats = s.hub.stats()
     assert.equal(stats.rejected.max_connections_per_ip, 1)
     assert.equal(stats.rejected.max_connections, 1)

@@ -50,7 +50,7 @@ test('handleFetch: cancelling the body closes the stream; bad topics answer 400 
   assert.equal(hub.stats().closed.client_closed, 1)
   const bad = handleFetch(hub, new Request('http://hub.test/events'))
   assert.equal(bad.status, 400)
-  assert.equal((await bad.json()).error, 'LIFELINE_ERR_TOPIC_INVALID')
+  assert.equal((await bad.json()).error, 'bad_topic')
   await hub.close()
   const late = handleFetch(hub, new Request('http://hub.test/events?topic=b'))
   assert.equal(late.status, 503)

@@ -1,4 +1,4 @@
-/** The client (packages/lifeline-sse/src/client) ships to browsers: it imports only its own files and src/protocol (docs/design.md §1). */
+/** The client (packages/lifeline-sse/src/client) ships to browsers: it imports only its own files and packages/lifeline-sse/src/protocol (docs/design.md §1). */
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'

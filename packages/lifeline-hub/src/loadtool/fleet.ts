@@ -10,7 +10,11 @@ import { fileURLToPath } from 'node:url'
 import { Histogram } from './histogram.ts'
 import { emptyCounters, type PoolConfig, type PoolCounters } from './pool.ts'
 
-const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'fleet-worker.ts')
+/** Same extension as this file: `fleet-worker.ts` from source, `fleet-worker.js` in the installed package. */
+const WORKER = join(
+  dirname(fileURLToPath(import.meta.url)),
+  `fleet-worker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`,
+)
 /** Streams per worker process by default: well under the 20000 fds a process may hold here. */
 export const DEFAULT_PER_WORKER = 15_000
 /** Streams per source address by default (ephemeral ports per source/destination pair: ~28k). */

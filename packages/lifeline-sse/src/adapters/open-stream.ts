@@ -72,13 +72,16 @@ export function rejectionAnswer(rejection: Rejection): ErrorAnswer {
   }
 }
 
-/** A `LifelineError` from `hub.open` (a bad topic) becomes 400; anything else is not ours to answer. */
+/**
+ * A `LifelineError` from `hub.open` (a bad topic, a bad query) is answered with the status and JSON
+ * `error` its code implies (LIFELINE_ERRORS), as the hub answers it; anything else is not ours to answer.
+ */
 function errorAnswer(error: unknown): ErrorAnswer {
   if (!(error instanceof LifelineError)) throw error
   return {
-    status: 400,
+    status: error.status,
     headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
-    body: JSON.stringify({ error: error.code, message: error.message }),
+    body: JSON.stringify(error),
   }
 }
 
