@@ -1,6 +1,6 @@
 /**
  * Run by each package's `prepack` (npm pack / npm publish), from the package's folder: builds it and
- * copies what a user reads (the README, the LICENSE, docs/ and examples/) from the repo root into the package, so
+ * copies what a user reads (the README, the LICENSE, docs/, examples/ and the proxy configurations in deploy/) from the repo root into the package, so
  * every link in them resolves inside the installed package. The copies are git-ignored.
  */
 import { execFileSync } from 'node:child_process'
@@ -15,8 +15,10 @@ if (resolve(pkg, '../..') !== root) throw new Error(`run from packages/<name>, n
 rmSync(join(pkg, 'dist'), { recursive: true, force: true })
 execFileSync('npm', ['run', 'build'], { cwd: pkg, stdio: 'inherit' })
 for (const name of ['README.md', 'LICENSE', 'CONTRIBUTING.md']) cpSync(join(root, name), join(pkg, name))
-rmSync(join(pkg, 'examples'), { recursive: true, force: true })
-cpSync(join(root, 'examples'), join(pkg, 'examples'), { recursive: true })
+for (const folder of ['examples', 'deploy']) {
+  rmSync(join(pkg, folder), { recursive: true, force: true })
+  cpSync(join(root, folder), join(pkg, folder), { recursive: true })
+}
 rmSync(join(pkg, 'docs'), { recursive: true, force: true })
 // Pages and images; not the raw benchmark data (.json), which only the repo's charts read.
 cpSync(join(root, 'docs'), join(pkg, 'docs'), { recursive: true, filter: (src) => !src.endsWith('.json') })

@@ -14,6 +14,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -255,13 +256,23 @@ test('the package ships what its README and source maps cite', () => {
   for (const source of map.sources) {
     assert.ok(readFileSync(resolve(pkg, 'dist/server', source), 'utf8').length > 0, source)
   }
-  // Every relative link of the shipped README resolves inside the package.
-  const readme = readFileSync(join(pkg, 'README.md'), 'utf8')
-  for (const [, target] of readme.matchAll(/\]\(((?!https?:|#)[^)#]+)/g)) {
-    assert.ok(
-      readdirSync(join(pkg, target!, '..')).includes(target!.split('/').pop()!),
-      `README links ${target}`,
-    )
+  // Every relative link of the shipped README and docs resolves inside the package.
+  const pages = [
+    'README.md',
+    'CONTRIBUTING.md',
+    ...readdirSync(join(pkg, 'docs'), { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ]
+  for (const page of pages) {
+    const text = readFileSync(join(pkg, page), 'utf8')
+    for (const [, target] of text.matchAll(/\]\(((?!https?:|#|mailto:)[^)#\s]+)/g)) {
+      assert.ok(
+        existsSync(resolve(pkg, page, '..', target!)),
+        `${page} links ${target}, which the package lacks`,
+      )
+    }
   }
 })
 
@@ -347,7 +358,11 @@ console.log(JSON.stringify({ missing, version: process.version }))`
       assert.match(sh(rt().node, [bin, '--version'], app), /^0\.\d+\.\d+/)
       const port = await freePort()
       const url = `http://127.0.0.1:${port}`
-      const serve = start(rt().node, [bin, 'serve', '--port', String(port), '--shutdown-timeout', '2s', '--heartbeat', '300ms'], app)
+      const serve = start(
+        rt().node,
+        [bin, 'serve', '--port', String(port), '--shutdown-timeout', '2s', '--heartbeat', '300ms'],
+        app,
+      )
       try {
         await serve.waitFor(new RegExp(`127\\.0\\.0\\.1:${port}`), 30_000)
         const tail = start(rt().node, [bin, 'tail', '--url', url, '--topic', 'cli'], app)
