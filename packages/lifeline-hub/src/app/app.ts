@@ -255,6 +255,12 @@ export async function createApp(overrides: Partial<ServeConfig> = {}, deps: AppD
           sendError(res, err)
           return
         }
+        // The library's errors carry their HTTP meaning (lifeline-sse/protocol LIFELINE_ERRORS): input
+        // errors and "retry later" are answered as such; only misuse and faults fall through to 500.
+        if (err instanceof LifelineError && err.status < 500) {
+          sendJson(res, err.status, { error: err.error, message: err.message })
+          return
+        }
         logger.error({ err, method: req.method, path: pathOf(req) }, 'request failed')
         sendError(
           res,
