@@ -1,7 +1,8 @@
 /**
  * Run by each package's `prepack` (npm pack / npm publish), from the package's folder: builds it and
  * copies what a user reads (the README, the LICENSE, docs/, examples/ and the proxy configurations in deploy/) from the repo root into the package, so
- * every link in them resolves inside the installed package. The copies are git-ignored.
+ * every link in them resolves inside the installed package. The copies are git-ignored, and `postpack`
+ * (`--clean`) removes them again.
  */
 import { execFileSync } from 'node:child_process'
 import { cpSync, rmSync } from 'node:fs'
@@ -11,6 +12,13 @@ import { fileURLToPath } from 'node:url'
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)))
 const pkg = process.cwd()
 if (resolve(pkg, '../..') !== root) throw new Error(`run from packages/<name>, not ${pkg}`)
+
+const COPIES = ['README.md', 'LICENSE', 'CONTRIBUTING.md', 'docs', 'examples', 'deploy']
+if (process.argv.includes('--clean')) {
+  // postpack: the copies were for the tarball only.
+  for (const name of COPIES) rmSync(join(pkg, name), { recursive: true, force: true })
+  process.exit(0)
+}
 
 rmSync(join(pkg, 'dist'), { recursive: true, force: true })
 execFileSync('npm', ['run', 'build'], { cwd: pkg, stdio: 'inherit' })

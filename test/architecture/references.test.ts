@@ -5,7 +5,8 @@
  * silently; this test names the file and line of each one.
  */
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -24,7 +25,6 @@ const SCANNED = [
   'README.md',
   'CONTRIBUTING.md',
 ]
-const SKIPPED_DIRS = new Set(['node_modules', 'dist', '.git'])
 const TEXT = /\.(ts|mts|mjs|js|md|sh|json|yml|yaml|conf|cfg|go|html|css)$/
 
 /**
@@ -122,17 +122,14 @@ export function brokenPaths(
   return out
 }
 
-function walk(path: string, into: string[]): void {
-  const full = join(root, path)
-  if (!existsSync(full)) return
-  if (statSync(full).isDirectory()) {
-    for (const name of readdirSync(full)) if (!SKIPPED_DIRS.has(name)) walk(join(path, name), into)
-  } else if (TEXT.test(path)) into.push(path)
+/** What the repo holds (tracked files): not build output or the copies `npm pack` makes in packages/. */
+function tracked(paths: readonly string[]): string[] {
+  const out = execFileSync('git', ['ls-files', '-z', '--', ...paths], { cwd: root, encoding: 'utf8' })
+  return out.split('\0').filter((path) => path !== '' && TEXT.test(path) && existsSync(join(root, path)))
 }
 
 const self = relative(root, fileURLToPath(import.meta.url))
-const files: string[] = []
-for (const p of SCANNED) walk(p, files)
+const files: string[] = tracked(SCANNED)
 const PACKAGES = ['packages/lifeline-sse', 'packages/lifeline-hub']
 const existsInRepo = (path: string) =>
   existsSync(join(root, path)) ||
