@@ -34,7 +34,49 @@ export { createHub, SSE_HEADERS } from './hub.ts'
 export { DEFAULTS, resolveOptions } from './hub-options.ts'
 export { isMalformedId, MAX_LAST_EVENT_ID, pickLastEventId } from './last-event-id.ts'
 export { CLOSE_REASONS, REJECT_REASONS } from './reasons.ts'
-export * from './streams/index.ts'
+export type {
+  AppendRequest,
+  AppendResult,
+  CreateRequest,
+  CreateResult,
+  DeleteResult,
+  EntryCut,
+  FileStreamStoreOptions,
+  MemoryStreamStoreOptions,
+  OffsetCodec,
+  ProducerCheck,
+  ProducerState,
+  ProducerTuple,
+  ReadResult,
+  StreamChange,
+  StreamConfig,
+  StreamEntry,
+  StreamInfo,
+  StreamRecord,
+  StreamStore,
+  StreamStoreLimits,
+} from './streams/index.ts'
+export {
+  checkProducer,
+  END_EVENT,
+  entriesAfter,
+  FileStreamStore,
+  isJoinPoint,
+  isOffset,
+  MAX_JOIN_LAST,
+  MemoryStreamStore,
+  offsetCodec,
+  PRODUCER_STATE_TTL_MS,
+  parseJoin,
+  START_SENTINEL,
+  STREAM_DEFAULTS,
+  StreamReplaySource,
+  sameProducer,
+  streamHasEnded,
+  TAIL_SENTINEL,
+  tailOf,
+  ZERO_OFFSET,
+} from './streams/index.ts'
 export { compileMatcher, TopicIndex, validatePattern, validatePublishTopic, validateTopic } from './topics.ts'
 export type {
   CloseReason,
