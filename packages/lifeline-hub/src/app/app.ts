@@ -99,6 +99,7 @@ export async function createApp(overrides: Partial<ServeConfig> = {}, deps: AppD
   const cors = createCors(config.corsOrigin)
   const worker = deps.worker
   const history = worker?.history ?? (await openHistory(config, logger))
+  const redisModule = config.redis ? await import('lifeline-sse/redis') : undefined
   const hub = createHub({
     heartbeatMs: config.heartbeat,
     writeTimeoutMs: config.writeTimeout,
@@ -115,7 +116,7 @@ export async function createApp(overrides: Partial<ServeConfig> = {}, deps: AppD
     historyMaxBytes: config.historyMaxBytes,
     ...(history ? { history } : {}),
     // --workers: the primary holds the stream records (workers/remote-streams.ts).
-    streams: (h) => worker?.streams ?? createStreamStore(config, h),
+    streams: (h) => worker?.streams ?? createStreamStore(config, h, redisModule),
   })
   const peers = worker
     ? new Peers(worker, hub, config.maxConnections > 0 || config.maxConnectionsPerIp > 0, logger)

@@ -13,8 +13,7 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { loadSqlite } from '../sqlite.ts'
 import { MemoryStreamStore, type MemoryStreamStoreOptions, type StreamRecord } from './memory-stream-store.ts'
-import type { ProducerState, ProducerTuple } from './producers.ts'
-import type { StreamConfig, StreamEntry } from './stream-store.ts'
+import type { PersistedState, StreamEntry } from './stream-store.ts'
 
 export interface FileStreamStoreOptions extends MemoryStreamStoreOptions {
   /** The SQLite file (the `--history-file`): two tables, `lifeline_streams` and `lifeline_stream_entries`. */
@@ -22,18 +21,8 @@ export interface FileStreamStoreOptions extends MemoryStreamStoreOptions {
 }
 
 /** What a stream's row holds besides its entries. */
-interface Meta {
-  config: StreamConfig
-  closed: boolean
-  endId: string | undefined
-  closedBy: ProducerTuple | undefined
-  fork: { from: string; offset: string } | undefined
-  forkRequest: StreamRecord['forkRequest']
-  softDeleted: boolean
-  producers: [string, ProducerState][]
-  streamSeq: string | undefined
+interface Meta extends PersistedState {
   touchedAt: number
-  createdAt: number
 }
 
 export class FileStreamStore extends MemoryStreamStore {

@@ -10,7 +10,8 @@
  */
 import type { History } from '../history/history.ts'
 import { type OffsetCodec, offsetCodec, START_SENTINEL, ZERO_OFFSET } from './offsets.ts'
-import { checkProducer, type ProducerState, type ProducerTuple, sameProducer } from './producers.ts'
+import type { ProducerState, ProducerTuple } from './producers.ts'
+import { type CreateDecision, decideAppend, decideCreate, ttlOverCap, walkSubOffset } from './rules.ts'
 import {
   type AppendRequest,
   type AppendResult,
@@ -114,47 +115,25 @@ export class MemoryStreamStore implements StreamStore {
   async #create(name: string, request: CreateRequest): Promise<CreateResult> {
     const now = this.now()
     const existing = this.#live(name, now)
-    let config = request.config
-    let source: StreamRecord | undefined
-    let forkOffset: string | undefined
-    if (request.fork !== undefined) {
-      source = this.#live(request.fork.from, now)
-      if (source === undefined) return { kind: 'source_not_found' }
-      if (source.softDeleted) return { kind: 'conflict', message: 'the source stream was deleted' }
-      if (request.contentTypeGiven !== true) config = { ...config, contentType: source.config.contentType }
-      else if (config.contentType !== source.config.contentType) {
-        return { kind: 'conflict', message: `the source stream's type is ${source.config.contentType}` }
-      }
-      // [spec] table in §4.2: a fork with no expiry of its own inherits the source's TTL or Expires-At.
-      if (config.ttlSeconds === undefined && config.expiresAt === undefined) {
-        config = { ...config, ttlSeconds: source.config.ttlSeconds, expiresAt: source.config.expiresAt }
-      }
-      const tail = tailOf(source)
-      forkOffset = request.fork.offset ?? tail
-      if (!this.offsets.isOurs(forkOffset) || forkOffset > tail) {
-        return {
-          kind: 'bad_fork',
-          message: `fork offset ${forkOffset.slice(0, 64)} is past the source's tail`,
-        }
-      }
-    }
-    if (existing !== undefined) {
-      if (existing.softDeleted)
-        return { kind: 'conflict', message: 'a deleted stream with forks holds this name' }
-      const same =
-        existing.config.contentType === config.contentType &&
-        existing.config.ttlSeconds === config.ttlSeconds &&
-        existing.config.expiresAt === config.expiresAt &&
-        existing.closed === (request.closed === true) &&
-        existing.fork?.from.name === request.fork?.from &&
-        (request.fork === undefined ||
-          (existing.forkRequest?.offset === request.fork.offset &&
-            existing.forkRequest?.subOffset === (request.fork.subOffset || undefined)))
-      if (!same) return { kind: 'conflict', message: 'a stream with another configuration exists here' }
+    const named = request.fork === undefined ? undefined : this.#live(request.fork.from, now)
+    const decision = decideCreate(
+      request,
+      existing === undefined
+        ? undefined
+        : { ...existing, forkedFrom: existing.fork?.from.name, forkRequest: existing.forkRequest },
+      named === undefined ? undefined : { ...named, tail: tailOf(named) },
+      (offset) => this.offsets.isOurs(offset),
+    )
+    if (decision.kind === 'exists' && existing !== undefined) {
       existing.touchedAt = now
       return { kind: 'exists', info: this.#info(existing) }
     }
-    const capped = this.#capTtl(config)
+    if (decision.kind !== 'proceed')
+      return decision as Exclude<CreateDecision, { kind: 'proceed' | 'exists' }>
+    const config = decision.config
+    const forkOffset = decision.forkOffset
+    const source = named
+    const capped = ttlOverCap(config, this.limits.maxTtlSeconds, this.now())
     if (capped !== undefined) return { kind: 'limit', message: capped }
     if (this.records.size >= this.limits.maxStreams) {
       return { kind: 'limit', message: `the hub holds ${this.limits.maxStreams} streams, its limit` }
@@ -181,28 +160,13 @@ export class MemoryStreamStore implements StreamStore {
       createdAt: now,
     }
     if (source !== undefined && request.fork?.subOffset !== undefined && request.fork.subOffset > 0) {
-      // Items past the anchor: whole entries move the fork offset on; a part of one becomes the
-      // fork's own first entry (same bytes, a new id after the source's).
-      const split = request.fork.split
-      let remaining = request.fork.subOffset
-      let offset = forkOffset as string
-      let head: string | undefined
-      for (const e of entriesAfter(source, offset)) {
-        const cut = split?.(e.data, remaining)
-        if (cut === undefined) break
-        if (!cut.whole) {
-          head = cut.data
-          remaining = 0
-          break
-        }
-        offset = e.offset
-        remaining -= cut.taken
-        if (remaining === 0) break
-      }
-      if (remaining > 0) return { kind: 'bad_fork', message: 'the fork sub-offset is past the next entry' }
-      record.fork = { from: source, offset }
-      if (head !== undefined && head !== '') {
-        const r = await this.#store(record, [head])
+      const at = forkOffset as string
+      const walked = walkSubOffset(entriesAfter(source, at), at, request.fork.subOffset, request.fork.split)
+      if (walked === undefined)
+        return { kind: 'bad_fork', message: 'the fork sub-offset is past the next entry' }
+      record.fork = { from: source, offset: walked.offset }
+      if (walked.head !== undefined && walked.head !== '') {
+        const r = await this.#store(record, [walked.head])
         if (r !== undefined) return { kind: 'limit', message: r }
       }
     }
@@ -227,34 +191,13 @@ export class MemoryStreamStore implements StreamStore {
     if (record === undefined) return { kind: 'not_found' }
     if (record.softDeleted) return { kind: 'gone' }
     const producer = request.producer
-    // [spec] §5.2 error precedence: closed first, then content type, then sequence.
-    if (record.closed) {
-      if (sameProducer(record.closedBy, producer)) {
-        return { kind: 'duplicate', info: this.#info(record), producerSeq: (producer as ProducerTuple).seq }
-      }
-      if (request.close === true && request.data.length === 0 && producer === undefined) {
-        return { kind: 'duplicate', info: this.#info(record), producerSeq: -1 }
-      }
-      return { kind: 'closed', info: this.#info(record) }
+    const decision = decideAppend(record, request, now)
+    if (decision.kind === 'duplicate') {
+      return { kind: 'duplicate', info: this.#info(record), producerSeq: decision.producerSeq }
     }
-    if (request.data.length > 0 && request.contentType !== undefined) {
-      if (request.contentType !== record.config.contentType) {
-        return { kind: 'content_type', expected: record.config.contentType }
-      }
-    }
-    let next: ProducerState | undefined
-    if (producer !== undefined) {
-      const check = checkProducer(record.producers.get(producer.id), producer, now)
-      if (check.kind === 'duplicate') {
-        return { kind: 'duplicate', info: this.#info(record), producerSeq: check.lastSeq }
-      }
-      if (check.kind !== 'accept') return check
-      next = check.next
-    }
-    // Checked after the producer: a retry carrying both is a duplicate, not a Stream-Seq regression.
-    if (request.streamSeq !== undefined && record.streamSeq !== undefined) {
-      if (request.streamSeq <= record.streamSeq) return { kind: 'stream_seq', last: record.streamSeq }
-    }
+    if (decision.kind === 'closed') return { kind: 'closed', info: this.#info(record) }
+    if (decision.kind !== 'proceed') return decision
+    const next = decision.producer
     const before = record.entries.length
     const bytesBefore = record.bytes
     const failed = await this.#store(record, request.data)
@@ -372,19 +315,6 @@ export class MemoryStreamStore implements StreamStore {
       entries: r.entries.length,
       bytes: r.bytes,
     }
-  }
-
-  /** undefined when the TTL or expiry fits under maxTtlSeconds, else why not. */
-  #capTtl(config: StreamConfig): string | undefined {
-    const cap = this.limits.maxTtlSeconds
-    if (cap <= 0) return undefined
-    if (config.ttlSeconds !== undefined && config.ttlSeconds > cap) {
-      return `TTL ${config.ttlSeconds} s is over the hub's cap of ${cap} s`
-    }
-    if (config.expiresAt !== undefined && config.expiresAt - this.now() > cap * 1000) {
-      return `the expiry is further than the hub's cap of ${cap} s`
-    }
-    return undefined
   }
 
   /** Appends entries to the history (ids) and to the record; undefined, or why nothing was stored. */

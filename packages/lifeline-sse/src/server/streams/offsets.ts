@@ -31,6 +31,12 @@ export interface OffsetCodec {
   isOurs(offset: string): boolean
   /** The offset of an id of this store; undefined for an id it cannot have assigned. */
   fromId(id: string): string | undefined
+  /** The history id behind one of our offsets (ZERO_OFFSET: undefined, before every id). */
+  toId(offset: string): string | undefined
+}
+
+function unpad(n: string): string {
+  return n.replace(/^0+(?=.)/, '')
 }
 
 function pad(n: string): string {
@@ -53,6 +59,9 @@ export function offsetCodec(history: object): OffsetCodec {
         const seq = parseSeq(id, epoch)
         return seq === undefined ? undefined : `${pad(String(seq))}_${tag}`
       },
+      toId(offset) {
+        return offset === ZERO_OFFSET ? undefined : `${epoch}-${unpad(offset.slice(0, WIDTH))}`
+      },
     }
   }
   return {
@@ -69,6 +78,10 @@ export function offsetCodec(history: object): OffsetCodec {
     fromId(id) {
       const m = NUMERIC_ID.exec(id)
       return m === null ? undefined : `${pad(m[1] as string)}_${pad(m[2] as string)}`
+    },
+    toId(offset) {
+      if (offset === ZERO_OFFSET) return undefined
+      return `${unpad(offset.slice(0, WIDTH))}-${unpad(offset.slice(WIDTH + 1))}`
     },
   }
 }

@@ -69,6 +69,10 @@ export class StreamReplaySource implements History {
       if (isJoinPoint(afterId)) return { kind: 'events', events: [] }
       return this.#history.readAfter(afterId, match, page)
     }
+    // The replay stops at what this node's live feed has delivered: later entries reach the subscriber
+    // live (held during the replay), so none comes both ways. (Redis: the stream can be ahead of this
+    // node's XREAD; memory and file: the bound is the newest id.)
+    const bound = this.#history.lastId()
     let result: Awaited<ReturnType<StreamStore['read']>>
     if (afterId.startsWith(JOIN_LAST)) {
       result = await this.#store.readLast(name, Number(afterId.slice(JOIN_LAST.length)))
@@ -81,8 +85,13 @@ export class StreamReplaySource implements History {
     }
     if (result.kind === 'not_found' || result.kind === 'gone') return { kind: 'events', events: [] }
     if (result.kind !== 'entries') return { kind: 'reset', reason: 'unknown' }
+    const delivered = (id: string): boolean => bound !== undefined && this.#history.compare(id, bound) <= 0
     const topics = [name]
-    const events: StoredEvent[] = result.entries.map((e) => ({ id: e.id, topics, data: e.data, time: 0 }))
+    const events: StoredEvent[] = []
+    for (const e of result.entries) {
+      if (!delivered(e.id)) return { kind: 'events', events }
+      events.push({ id: e.id, topics, data: e.data, time: 0 })
+    }
     if (!result.upToDate) {
       return {
         kind: 'events',
@@ -91,7 +100,7 @@ export class StreamReplaySource implements History {
       }
     }
     const end = result.info.endId
-    if (result.info.closed && end !== undefined) {
+    if (result.info.closed && end !== undefined && delivered(end)) {
       this.endId = end
       events.push({
         id: end,

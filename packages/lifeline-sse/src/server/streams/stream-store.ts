@@ -9,7 +9,7 @@
  * learns of it in order. The Durable Streams endpoint (hub, `/v1/stream/`) reads the same store and
  * writes each id as a sortable offset (offsets.ts).
  */
-import type { ProducerTuple } from './producers.ts'
+import type { ProducerState, ProducerTuple } from './producers.ts'
 
 /** The event name of the end marker every reader of a closed stream receives last. */
 export const END_EVENT = 'lifeline:end'
@@ -35,6 +35,21 @@ export interface StreamInfo extends StreamConfig {
   /** Entries of the stream itself (not inherited) and their payload bytes. */
   readonly entries: number
   readonly bytes: number
+}
+
+/** A stream's state as the persistent stores write it (JSON), besides its entries and counters. */
+export interface PersistedState {
+  config: StreamConfig
+  closed: boolean
+  endId: string | undefined
+  closedBy: ProducerTuple | undefined
+  fork: { from: string; offset: string } | undefined
+  forkRequest: { offset: string | undefined; subOffset: number | undefined } | undefined
+  softDeleted: boolean
+  /** Producer id -> state, as pairs (JSON has no Map). */
+  producers: [string, ProducerState][]
+  streamSeq: string | undefined
+  createdAt: number
 }
 
 export interface StreamEntry {
