@@ -93,6 +93,23 @@ export async function readBody(
       `Content-Type "${type || '(none)'}" is not accepted: send application/json or application/x-www-form-urlencoded.`,
     )
   }
+  const text = (await readBytes(req, maxBytes, requestTimeoutMs)).toString('utf8')
+  if (type === 'application/x-www-form-urlencoded') return { kind: 'form', value: new URLSearchParams(text) }
+  try {
+    return { kind: 'json', value: JSON.parse(text) }
+  } catch (err) {
+    throw new HttpError(
+      'bad_json',
+      `The body is not valid JSON (${(err as Error).message}): send {"topic": "...", "data": ...}.`,
+    )
+  }
+}
+
+/**
+ * The whole body as bytes, at most `maxBytes` (413 past it: the rest is read and dropped, bounded,
+ * so the client gets the answer instead of a reset). Publish bodies and Durable Streams appends.
+ */
+export async function readBytes(req: Req, maxBytes: number, requestTimeoutMs = 0): Promise<Buffer> {
   const declared = Number(req.headers['content-length'])
   if (Number.isFinite(declared) && declared > maxBytes) {
     if (declared <= LINGER_MAX_BYTES) await discardRest(req, requestTimeoutMs)
@@ -150,14 +167,5 @@ export async function readBody(
     req.once('close', onClose)
     carrier.once('close', onClose)
   })
-  const text = Buffer.concat(chunks, size).toString('utf8')
-  if (type === 'application/x-www-form-urlencoded') return { kind: 'form', value: new URLSearchParams(text) }
-  try {
-    return { kind: 'json', value: JSON.parse(text) }
-  } catch (err) {
-    throw new HttpError(
-      'bad_json',
-      `The body is not valid JSON (${(err as Error).message}): send {"topic": "...", "data": ...}.`,
-    )
-  }
+  return Buffer.concat(chunks, size)
 }

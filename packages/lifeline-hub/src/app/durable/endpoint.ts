@@ -10,13 +10,13 @@ import type { StreamInfo, StreamStore } from 'lifeline-sse/server'
 import { isOffset, START_SENTINEL, TAIL_SENTINEL, validatePublishTopic } from 'lifeline-sse/server'
 import { HttpError, type Req, type Res } from '../../shared/http-error.ts'
 import { requireTopics } from '../auth.ts'
+import { readBytes } from '../body.ts'
 import type { AppContext } from '../context.ts'
 import { RESERVED_TOPIC_PREFIX } from '../topic-lists.ts'
 import { nextCursor } from './cursor.ts'
 import { LiveReaders } from './live-readers.ts'
 import { mediaType, payloadKind, splitter, toBody, toEntries } from './payload.ts'
 import { readChunk } from './read-chunk.ts'
-import { readBodyBytes } from './request-body.ts'
 import { closedFlag, header, producerOf, subOffsetOf, ttlAndExpiry } from './request-headers.ts'
 import { respond } from './respond.ts'
 
@@ -116,7 +116,7 @@ export function createDurableEndpoint(
       if (source === undefined) throw new HttpError('not_found', `No stream at ${forkedFrom.slice(0, 100)}.`)
       await authorize(req, url, source, false)
     }
-    const body = await readBodyBytes(req, ctx.config.maxBody, ctx.config.requestTimeout)
+    const body = await readBytes(req, ctx.config.maxBody, ctx.config.requestTimeout)
     let contentType = given ?? DEFAULT_CONTENT_TYPE
     if (source !== undefined && given === undefined) {
       const info = await store.info(source, false)
@@ -160,7 +160,7 @@ export function createDurableEndpoint(
     const close = closedFlag(req)
     const producer = producerOf(req)
     const streamSeq = header(req, 'stream-seq')
-    const body = await readBodyBytes(req, ctx.config.maxBody, ctx.config.requestTimeout)
+    const body = await readBytes(req, ctx.config.maxBody, ctx.config.requestTimeout)
     if (body.length === 0 && !close) {
       throw new HttpError(
         'bad_request',
