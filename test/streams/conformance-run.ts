@@ -78,3 +78,11 @@ export const KNOWN_FAILURES: ReadonlyMap<string, string> = new Map([])
 export function describeFailures(failed: ReadonlyMap<string, string>): string {
   return [...failed].map(([name, why]) => `  ${name}: ${why}`).join('\n')
 }
+
+/** The failure's first line and, for a network error, its cause (`fetch failed` alone says little). */
+function failureSummary(messages: string[] | undefined): string {
+  const text = (messages ?? [''])[0] ?? ''
+  const lines = text.split('\n')
+  const cause = lines.find((l) => /cause|ECONN|EPIPE|socket|closed/i.test(l))
+  return cause === undefined || cause === lines[0] ? (lines[0] ?? '') : `${lines[0]} (${cause.trim()})`
+}

@@ -27,6 +27,7 @@ import {
   type CreateDecision,
   decideAppend,
   decideCreate,
+  rememberKey,
   ttlOverCap,
   walkSubOffset,
 } from '../server/streams/rules.ts'
@@ -418,9 +419,15 @@ export class RedisStreamStore implements StreamStore {
     const meta = await this.#live(name, true)
     if (meta === undefined) return { kind: 'not_found' }
     if (meta.softDeleted) return { kind: 'gone' }
-    const decision = decideAppend({ ...meta, producers: new Map(meta.producers) }, request, Date.now())
+    const keys = new Map(meta.keys ?? [])
+    const decision = decideAppend({ ...meta, producers: new Map(meta.producers), keys }, request, Date.now())
     if (decision.kind === 'duplicate') {
-      return { kind: 'duplicate', info: this.#info(name, meta), producerSeq: decision.producerSeq }
+      return {
+        kind: 'duplicate',
+        info: this.#info(name, meta),
+        producerSeq: decision.producerSeq,
+        ids: decision.ids,
+      }
     }
     if (decision.kind === 'closed') return { kind: 'closed', info: this.#info(name, meta) }
     if (decision.kind !== 'proceed') return decision
@@ -433,6 +440,8 @@ export class RedisStreamStore implements StreamStore {
       meta.producers = [...producers]
     }
     if (request.streamSeq !== undefined) meta.streamSeq = request.streamSeq
+    rememberKey(keys, request, ids)
+    meta.keys = [...keys]
     if (request.close === true) await this.#close(name, meta, request.producer)
     await this.#save(name, meta)
     await this.#touch(name, meta.config)

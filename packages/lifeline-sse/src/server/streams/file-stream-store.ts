@@ -98,6 +98,7 @@ export class FileStreamStore extends MemoryStreamStore {
         softDeleted: meta.softDeleted,
         producers: new Map(meta.producers),
         streamSeq: meta.streamSeq,
+        keys: new Map(meta.keys ?? []),
         touchedAt: meta.touchedAt,
         createdAt: meta.createdAt,
       }
@@ -120,6 +121,7 @@ export class FileStreamStore extends MemoryStreamStore {
       softDeleted: record.softDeleted,
       producers: [...record.producers],
       streamSeq: record.streamSeq,
+      keys: [...record.keys],
       touchedAt: record.touchedAt,
       createdAt: record.createdAt,
     }

@@ -11,7 +11,14 @@
 import type { History } from '../history/history.ts'
 import { type OffsetCodec, offsetCodec, START_SENTINEL, ZERO_OFFSET } from './offsets.ts'
 import type { ProducerState, ProducerTuple } from './producers.ts'
-import { type CreateDecision, decideAppend, decideCreate, ttlOverCap, walkSubOffset } from './rules.ts'
+import {
+  type CreateDecision,
+  decideAppend,
+  decideCreate,
+  rememberKey,
+  ttlOverCap,
+  walkSubOffset,
+} from './rules.ts'
 import {
   type AppendRequest,
   type AppendResult,
@@ -62,6 +69,8 @@ export interface StreamRecord {
   softDeleted: boolean
   producers: Map<string, ProducerState>
   streamSeq: string | undefined
+  /** Recent request keys -> the ids they stored (idempotent retries answer the original ids). */
+  keys: Map<string, readonly string[]>
   /** Wall-clock ms of the last read or write (sliding TTL). */
   touchedAt: number
   createdAt: number
@@ -156,6 +165,7 @@ export class MemoryStreamStore implements StreamStore {
       softDeleted: false,
       producers: new Map(),
       streamSeq: undefined,
+      keys: new Map(),
       touchedAt: now,
       createdAt: now,
     }
@@ -193,7 +203,12 @@ export class MemoryStreamStore implements StreamStore {
     const producer = request.producer
     const decision = decideAppend(record, request, now)
     if (decision.kind === 'duplicate') {
-      return { kind: 'duplicate', info: this.#info(record), producerSeq: decision.producerSeq }
+      return {
+        kind: 'duplicate',
+        info: this.#info(record),
+        producerSeq: decision.producerSeq,
+        ids: decision.ids,
+      }
     }
     if (decision.kind === 'closed') return { kind: 'closed', info: this.#info(record) }
     if (decision.kind !== 'proceed') return decision
@@ -207,6 +222,11 @@ export class MemoryStreamStore implements StreamStore {
     if (request.streamSeq !== undefined) record.streamSeq = request.streamSeq
     record.touchedAt = now
     const added = record.entries.slice(before)
+    rememberKey(
+      record.keys,
+      request,
+      added.map((e) => e.id),
+    )
     if (request.close === true) await this.#close(record, producer)
     this.saved(record, added)
     if (added.length > 0) this.#notify(name, 'append')

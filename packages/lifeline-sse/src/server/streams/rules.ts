@@ -13,13 +13,40 @@ export interface AppendState {
   readonly config: StreamConfig
   readonly producers: ReadonlyMap<string, ProducerState>
   readonly streamSeq: string | undefined
+  /** Recent requests' keys -> the ids they stored (see `requestKey`). */
+  readonly keys: ReadonlyMap<string, readonly string[]>
+}
+
+/** Keys remembered per stream (the most recent ones): a retry within this many requests answers its ids. */
+export const MAX_REMEMBERED_KEYS = 256
+
+/** What a request is remembered by: its idempotency key, else its producer tuple. */
+export function requestKey(request: AppendRequest): string | undefined {
+  if (request.key !== undefined) return `k:${request.key}`
+  const p = request.producer
+  return p === undefined ? undefined : `p:${p.id}:${p.epoch}:${p.seq}`
+}
+
+/** The keys after a stored request: its key -> ids added, the oldest dropped past the bound. */
+export function rememberKey(
+  keys: Map<string, readonly string[]>,
+  request: AppendRequest,
+  ids: readonly string[],
+): void {
+  const key = requestKey(request)
+  if (key === undefined) return
+  keys.set(key, ids)
+  for (const old of keys.keys()) {
+    if (keys.size <= MAX_REMEMBERED_KEYS) break
+    keys.delete(old)
+  }
 }
 
 export type AppendDecision =
   /** Store it; then record `producer` (when given) as the producer's new state. */
   | { readonly kind: 'proceed'; readonly producer: ProducerState | undefined }
   /** Already stored (a retry): answer success, store nothing. -1: a repeated close-only request. */
-  | { readonly kind: 'duplicate'; readonly producerSeq: number }
+  | { readonly kind: 'duplicate'; readonly producerSeq: number; readonly ids?: readonly string[] | undefined }
   | { readonly kind: 'closed' }
   | { readonly kind: 'content_type'; readonly expected: string }
   | { readonly kind: 'stream_seq'; readonly last: string }
@@ -28,6 +55,16 @@ export type AppendDecision =
   | { readonly kind: 'gap'; readonly expected: number; readonly received: number }
 
 export function decideAppend(state: AppendState, request: AppendRequest, now: number): AppendDecision {
+  const decision = decideAppendRules(state, request, now)
+  if (decision.kind !== 'duplicate') return decision
+  const key = requestKey(request)
+  return { ...decision, ids: key === undefined ? undefined : state.keys.get(key) }
+}
+
+function decideAppendRules(state: AppendState, request: AppendRequest, now: number): AppendDecision {
+  // An idempotency key seen before: the request was stored (whatever the stream's state is now).
+  if (request.key !== undefined && state.keys.has(`k:${request.key}`))
+    return { kind: 'duplicate', producerSeq: -1 }
   const producer = request.producer
   // [spec] §5.2 error precedence: "1. Stream closed ... 2. Content type mismatch ... 3. Sequence regression"
   if (state.closed) {

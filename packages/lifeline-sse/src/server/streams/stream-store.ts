@@ -49,6 +49,8 @@ export interface PersistedState {
   /** Producer id -> state, as pairs (JSON has no Map). */
   producers: [string, ProducerState][]
   streamSeq: string | undefined
+  /** Recent request keys -> ids, as pairs (rules.ts `rememberKey`). */
+  keys?: [string, readonly string[]][] | undefined
   createdAt: number
 }
 
@@ -105,6 +107,11 @@ export interface AppendRequest {
   /** The protocol's `Stream-Seq`: must grow (byte-wise) on every append that carries one. */
   readonly streamSeq?: string | undefined
   readonly producer?: ProducerTuple | undefined
+  /**
+   * An idempotency key (Lifeline's `Idempotency-Key`): a request with a key the stream has seen is
+   * stored once and answered with the ids it stored then.
+   */
+  readonly key?: string | undefined
 }
 
 export type AppendResult =
@@ -116,7 +123,13 @@ export type AppendResult =
       readonly producerSeq?: number | undefined
     }
   /** A retry of something stored (producer seq, or the closing tuple): nothing stored. */
-  | { readonly kind: 'duplicate'; readonly info: StreamInfo; readonly producerSeq: number }
+  | {
+      readonly kind: 'duplicate'
+      readonly info: StreamInfo
+      readonly producerSeq: number
+      /** The ids the original request stored, when the stream still remembers its key. */
+      readonly ids?: readonly string[] | undefined
+    }
   | { readonly kind: 'not_found' | 'gone' }
   | { readonly kind: 'closed'; readonly info: StreamInfo }
   | { readonly kind: 'content_type'; readonly expected: string }
