@@ -14,6 +14,10 @@ export function conformanceHubConfig(extra: Partial<ServeConfig> = {}): Partial<
     // Receiving that body on a loaded 2-core machine (the reference server shares this process in
     // conformance-memory) can take longer than the default 10 s; the kit waits up to 30 s.
     requestTimeout: 30_000,
+    // The kit's fetch reuses idle keep-alive sockets; one reused just as the server's keep-alive timer
+    // closes it fails with "other side closed" (seen on the reference server too, on a loaded machine).
+    // A long keep-alive keeps that race away from the kit's idle gaps.
+    keepAliveTimeout: 30_000,
     // The kit's CORS preflight test sends this origin.
     corsOrigin: ['https://example.com'],
     ...extra,

@@ -61,8 +61,7 @@ export async function runConformance(baseUrl: string): Promise<ConformanceOutcom
       for (const t of file.assertionResults) {
         total++
         if (t.status === 'passed') passed.add(t.fullName)
-        else if (t.status === 'failed')
-          failed.set(t.fullName, (t.failureMessages ?? [''])[0]?.split('\n')[0] ?? '')
+        else if (t.status === 'failed') failed.set(t.fullName, failureSummary(t.failureMessages))
         else skipped++
       }
     }

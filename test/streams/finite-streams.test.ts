@@ -181,6 +181,89 @@ function behaviours(): void {
     assert.equal(r.json()['error'], 'LIFELINE_ERR_QUERY_INVALID')
   })
 
+  test('a publish retried with the same Idempotency-Key is stored once and answers the original id', async () => {
+    const name = await createStream([])
+    const send = () =>
+      http(`${base}/publish`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'answer-7-token-1' },
+        body: JSON.stringify({ topic: name, data: 'tok' }),
+      })
+    const first = await send()
+    const again = await send()
+    assert.equal(first.status, 201, first.body)
+    assert.equal(again.status, 200, again.body)
+    assert.equal(again.json()['id'], first.json()['id'])
+    assert.equal(again.json()['duplicate'], true)
+    const read = await http(`${base}/v1/stream/${name}?offset=-1`)
+    assert.equal(read.body, 'tok')
+  })
+
+  test('a batch to one stream is stored whole once; its retry answers the same ids', async () => {
+    const name = await createStream([])
+    const send = () =>
+      http(`${base}/publish`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'batch-1' },
+        body: JSON.stringify([
+          { topic: name, data: 'a' },
+          { topic: name, data: 'b' },
+        ]),
+      })
+    const first = await send()
+    const again = await send()
+    assert.equal(first.status, 201, first.body)
+    assert.equal((first.json()['ids'] as string[]).length, 2)
+    assert.deepEqual(again.json()['ids'], first.json()['ids'])
+    assert.equal((await http(`${base}/v1/stream/${name}?offset=-1`)).body, 'ab')
+  })
+
+  test('an idempotent publish to a topic that is not a finite stream is a 400', async () => {
+    const r = await http(`${base}/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'k' },
+      body: JSON.stringify({ topic: 'plain-topic', data: 'x' }),
+    })
+    assert.equal(r.status, 400)
+    assert.equal(r.json()['error'], 'bad_request')
+  })
+
+  test('an NDJSON publish streams: each line reaches subscribers while the request is still open', async () => {
+    const name = await createStream([])
+    const s = await openStream(base, `/events?topic=${name}&from=start`)
+    const { request } = await import('node:http')
+    const req = request(`${base}/publish`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson' },
+      agent: false,
+    })
+    const answered = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        let body = ''
+        res.setEncoding('utf8').on('data', (c: string) => (body += c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      })
+      req.on('error', reject)
+    })
+    req.write(`${JSON.stringify({ topic: name, data: 'one', key: 'l1' })}\n`)
+    await s.waitFor(1)
+    req.write(
+      `${JSON.stringify({ topic: name, data: 'two', key: 'l2' })}\n${JSON.stringify({ topic: name, data: 'one', key: 'l1' })}\n`,
+    )
+    req.end()
+    const answer = await answered
+    assert.equal(answer.status, 201, answer.body)
+    const ids = (JSON.parse(answer.body) as { ids: string[] }).ids
+    assert.equal(ids.length, 3)
+    assert.equal(ids[2], ids[0], 'the repeated line (same key) answers its first id')
+    await s.waitFor(2)
+    assert.deepEqual(
+      s.events.map((e) => e.data),
+      ['one', 'two'],
+    )
+    s.close()
+  })
+
   test('our client stops for good on lifeline:end and does not reconnect', async () => {
     const name = await createStream(['p', 'q'], true)
     const opened = app.hub.stats().opened

@@ -93,7 +93,7 @@ export async function readBody(
       `Content-Type "${type || '(none)'}" is not accepted: send application/json or application/x-www-form-urlencoded.`,
     )
   }
-  const text = (await readBytes(req, maxBytes, requestTimeoutMs)).toString('utf8')
+  const text = (await readBytes(req, maxBytes, requestTimeoutMs, maxConnectionBytes)).toString('utf8')
   if (type === 'application/x-www-form-urlencoded') return { kind: 'form', value: new URLSearchParams(text) }
   try {
     return { kind: 'json', value: JSON.parse(text) }
@@ -109,7 +109,12 @@ export async function readBody(
  * The whole body as bytes, at most `maxBytes` (413 past it: the rest is read and dropped, bounded,
  * so the client gets the answer instead of a reset). Publish bodies and Durable Streams appends.
  */
-export async function readBytes(req: Req, maxBytes: number, requestTimeoutMs = 0): Promise<Buffer> {
+export async function readBytes(
+  req: Req,
+  maxBytes: number,
+  requestTimeoutMs = 0,
+  maxConnectionBytes = Number.POSITIVE_INFINITY,
+): Promise<Buffer> {
   const declared = Number(req.headers['content-length'])
   if (Number.isFinite(declared) && declared > maxBytes) {
     if (declared <= LINGER_MAX_BYTES) await discardRest(req, requestTimeoutMs)

@@ -10,9 +10,10 @@ import type { StreamInfo, StreamStore } from 'lifeline-sse/server'
 import { isOffset, START_SENTINEL, TAIL_SENTINEL, validatePublishTopic } from 'lifeline-sse/server'
 import { HttpError, type Req, type Res } from '../../shared/http-error.ts'
 import { requireTopics } from '../auth.ts'
-import { readBytes } from '../body.ts'
+import { readBytes } from '../publish-body.ts'
 import type { AppContext } from '../context.ts'
 import { RESERVED_TOPIC_PREFIX } from '../topic-lists.ts'
+import { appendRefusal } from './append-refusal.ts'
 import { nextCursor } from './cursor.ts'
 import { LiveReaders } from './live-readers.ts'
 import { mediaType, payloadKind, splitter, toBody, toEntries } from './payload.ts'
@@ -116,7 +117,12 @@ export function createDurableEndpoint(
       if (source === undefined) throw new HttpError('not_found', `No stream at ${forkedFrom.slice(0, 100)}.`)
       await authorize(req, url, source, false)
     }
-    const body = await readBytes(req, ctx.config.maxBody, ctx.config.requestTimeout)
+    const body = await readBytes(
+      req,
+      ctx.config.maxBody,
+      ctx.config.requestTimeout,
+      ctx.config.maxConnectionBody,
+    )
     let contentType = given ?? DEFAULT_CONTENT_TYPE
     if (source !== undefined && given === undefined) {
       const info = await store.info(source, false)
@@ -160,7 +166,12 @@ export function createDurableEndpoint(
     const close = closedFlag(req)
     const producer = producerOf(req)
     const streamSeq = header(req, 'stream-seq')
-    const body = await readBytes(req, ctx.config.maxBody, ctx.config.requestTimeout)
+    const body = await readBytes(
+      req,
+      ctx.config.maxBody,
+      ctx.config.requestTimeout,
+      ctx.config.maxConnectionBody,
+    )
     if (body.length === 0 && !close) {
       throw new HttpError(
         'bad_request',
@@ -194,35 +205,8 @@ export function createDurableEndpoint(
         respond(res, result.kind === 'ok' && producer !== undefined && result.ids.length > 0 ? 200 : 204, h)
         return
       }
-      case 'not_found':
-      case 'gone':
-        throw missing(name, result.kind)
-      case 'closed':
-        throw new HttpError('conflict', `Stream ${name} is closed: it takes no more appends.`, {
-          'stream-closed': 'true',
-          'stream-next-offset': result.info.tail,
-        })
-      case 'content_type':
-        throw new HttpError('conflict', `Stream ${name} holds ${result.expected}: send that Content-Type.`)
-      case 'stream_seq':
-        throw new HttpError('conflict', `Stream-Seq must grow: the last one was ${result.last.slice(0, 64)}.`)
-      case 'stale_epoch':
-        throw new HttpError('stale_epoch', `Producer epoch is behind the current one (${result.epoch}).`, {
-          'producer-epoch': String(result.epoch),
-        })
-      case 'epoch_seq':
-        throw new HttpError('bad_request', 'A new producer epoch must start at Producer-Seq 0.')
-      case 'gap':
-        throw new HttpError(
-          'conflict',
-          `Producer-Seq ${result.received} skips ahead: send ${result.expected}.`,
-          {
-            'producer-expected-seq': String(result.expected),
-            'producer-received-seq': String(result.received),
-          },
-        )
-      case 'limit':
-        throw new HttpError('stream_limit', `Nothing appended to ${name}: ${result.message}.`)
+      default:
+        throw appendRefusal(name, result)
     }
   }
 

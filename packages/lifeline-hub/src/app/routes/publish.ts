@@ -11,6 +11,8 @@ import { requireTopics } from '../auth.ts'
 import type { RouteHandler } from '../context.ts'
 import { readBody } from '../publish-body.ts'
 import { checkTopics } from '../topic-lists.ts'
+import { publishLines } from './publish-lines.ts'
+import { idempotencyOf, publishToStream } from './publish-stream.ts'
 
 /** Longest event name, in characters. */
 const MAX_EVENT_NAME = 256
@@ -107,19 +109,76 @@ function checkEventName(event: string | undefined): string | undefined {
 
 export const publishRoute: RouteHandler = async (ctx, req, res, url) => {
   const grant = await ctx.auth.authenticate(req, url, 'publisher')
+  // One event per line, published as each line arrives (a token relay): publish-lines.ts.
+  if (isNdjson(req.headers['content-type'])) return publishLines(ctx, req, res, grant, publishOne)
+  const idempotency = idempotencyOf(req)
   const body = await readBody(
     req,
     ctx.config.maxBody,
     ctx.config.requestTimeout,
     ctx.config.maxConnectionBody,
   )
+  if (body.kind === 'json' && Array.isArray(body.value)) {
+    // A batch: `[{"topic", "data", ...}, ...]`, answered with every id in order.
+    const items = body.value.map(fromJson)
+    if (items.length === 0)
+      throw new HttpError('bad_json', 'An empty batch publishes nothing: send at least one event.')
+    const topics = checkTopics(items[0]?.topics ?? [], ctx.config.maxTopics, 'publish')
+    const sameStream = items.every((i) => i.topics.length === 1 && i.topics[0] === topics[0] && !i.event)
+    if (sameStream && topics.length === 1) {
+      // One stream, one store append: the batch is stored whole, once (idempotent with a key).
+      requireTopics(grant.publish, topics, 'publish')
+      const streamed = await publishToStream(
+        ctx,
+        topics,
+        items.map((i) => i.data),
+        undefined,
+        idempotency,
+      )
+      if (streamed !== undefined) {
+        sendJson(res, streamed.duplicate ? 200 : 201, { ids: streamed.ids, duplicate: streamed.duplicate })
+        return
+      }
+    } else if (idempotency !== undefined) {
+      throw new HttpError(
+        'bad_request',
+        'An idempotent batch goes to one finite stream: every event to the same topic.',
+      )
+    }
+    const ids: string[] = []
+    for (const item of items) ids.push((await publishOne(ctx, grant, item)).id)
+    sendJson(res, 201, { ids })
+    return
+  }
   const request = body.kind === 'json' ? fromJson(body.value) : fromForm(body.value)
+  const answer = await publishOne(ctx, grant, request, idempotency)
+  sendJson(
+    res,
+    answer.duplicate ? 200 : 201,
+    answer.duplicate ? { id: answer.id, duplicate: true } : { id: answer.id },
+  )
+}
+
+function isNdjson(type: string | undefined): boolean {
+  const essence = (type ?? '').split(';')[0]?.trim().toLowerCase()
+  return essence === 'application/x-ndjson' || essence === 'application/jsonl'
+}
+
+/** Publishes one request: to a finite stream through its store, else through the hub. */
+async function publishOne(
+  ctx: Parameters<RouteHandler>[0],
+  grant: { publish: readonly string[] },
+  request: PublishRequest,
+  idempotency?: ReturnType<typeof idempotencyOf>,
+  key?: string,
+): Promise<{ id: string; duplicate: boolean }> {
   const topics = checkTopics(request.topics, ctx.config.maxTopics, 'publish')
   const event = checkEventName(request.event)
   requireTopics(grant.publish, topics, 'publish')
-  let id: string
   try {
-    id = await ctx.hub.publish(topics, { data: request.data, event })
+    const streamed = await publishToStream(ctx, topics, [request.data], event, idempotency, key)
+    if (streamed !== undefined) return { id: streamed.ids[0] ?? '', duplicate: streamed.duplicate }
+    return { id: await ctx.hub.publish(topics, { data: request.data, event }), duplicate: false }
   } catch (err) {
     if (err instanceof LifelineError && err.code === 'LIFELINE_ERR_BACKEND_UNAVAILABLE') {
       ctx.metrics.publishError('backend_unavailable')
@@ -131,8 +190,10 @@ export const publishRoute: RouteHandler = async (ctx, req, res, url) => {
     }
     const input = err instanceof LifelineError ? CLIENT_INPUT_ERRORS.get(err.code) : undefined
     if (input !== undefined) throw new HttpError(input, sentence((err as LifelineError).message))
-    ctx.metrics.publishError('error')
+    if (!(err instanceof HttpError)) ctx.metrics.publishError('error')
     throw err
   }
-  sendJson(res, 201, { id })
 }
+
+export type PublishOne = typeof publishOne
+export { fromJson }
