@@ -8,6 +8,7 @@
  *   npx node bench/turns.bench.ts                                  (every scenario, every peer, 1 round)
  *   npx node bench/turns.bench.ts --rounds 3 --json turns.json     (medians of 3, peers rotated each round)
  *   npx node bench/turns.bench.ts --peers lifeline-lib,gin --scenarios flood-1k,tick-1k
+ *   npx node bench/turns.bench.ts --render a.json,b.json           (the table, medians over every stored round)
  *
  * Scenarios (one topic, every stream on it, 64-byte payloads, one fresh server process per peer and round):
  *   tick-10k   10 000 streams opened (time to accept them all: from the server counting its first
@@ -26,7 +27,7 @@
  * machine). Load stays on loopback. On a shared machine absolute numbers move with the load; compare
  * peers within one run (the ratios), and prefer CPU-seconds to wall time.
  */
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { Fleet, sleep } from '../packages/lifeline-hub/src/loadtool/fleet.ts'
 import { summarize } from '../packages/lifeline-hub/src/loadtool/histogram.ts'
 import { sampleProc } from '../packages/lifeline-hub/src/loadtool/proc.ts'
@@ -314,7 +315,20 @@ export function table(peers: PeerName[], rounds: TurnsResult[][]): string {
   return [head, rule, ...rows].join('\n')
 }
 
-if (import.meta.main) {
+if (import.meta.main && process.argv.includes('--render')) {
+  // Medians over the rounds of several stored runs (--json files): `--render a.json,b.json`.
+  const files = arg('render', '').split(',')
+  const runs = files.map(
+    (f) => JSON.parse(readFileSync(f, 'utf8')) as { peers: PeerName[]; rounds: TurnsResult[][] },
+  )
+  const peers = (runs[0] as { peers: PeerName[] }).peers
+  console.log(
+    table(
+      peers,
+      runs.flatMap((r) => r.rounds),
+    ),
+  )
+} else if (import.meta.main) {
   const peers = arg('peers', DEFAULT_PEERS.join(',')).split(',') as PeerName[]
   const scenarios = arg('scenarios', SCENARIOS.join(',')).split(',') as Scenario[]
   const roundsWanted = Number(arg('rounds', '1'))
