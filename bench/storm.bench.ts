@@ -5,15 +5,17 @@
  * from a separate client probing every 50 ms throughout, and, for Lifeline, the peak event-loop lag
  * from its /metrics. Goal for Lifeline: 10k back within 10 s, /healthz under 100 ms throughout.
  *
- * Run:   npx node bench/storm.bench.ts [--connections 10000] [--server lifeline] [--json]
+ * Run:   npx node bench/storm.bench.ts [--connections 10000] [--server lifeline] [--admin] [--json]
  *        (--server is any name of bench/peers: lifeline, node-http, better-sse, hono, gin)
+ *        --admin (lifeline): start the hub with --admin-port and probe /healthz (and read /metrics)
+ *        on that listener, apart from the port the storm hits.
  * Clients reconnect after the server's `retry:` with +-20% jitter (1 s when the server sent none).
  */
 import { parseArgs } from 'node:util'
 import { Fleet, sleep } from '../packages/lifeline-hub/src/loadtool/fleet.ts'
 import { Histogram, summarize } from '../packages/lifeline-hub/src/loadtool/histogram.ts'
 import { describeMachine, machine } from '../packages/lifeline-hub/src/loadtool/machine.ts'
-import { PEER_NAMES, type PeerName, startPeer } from './peers/start.ts'
+import { freePort, PEER_NAMES, type PeerName, startPeer } from './peers/start.ts'
 
 export type StormResult = {
   server: PeerName
@@ -26,6 +28,8 @@ export type StormResult = {
   refused: number
   rejected: number
   healthz: ReturnType<typeof summarize> & { failures: number }
+  /** Where /healthz was probed: the stream port, or the admin listener (`--admin`). */
+  probed: 'stream port' | 'admin listener'
   /** Lifeline only: the largest event-loop lag its /metrics reported during the storm, ms. */
   eventLoopLagMaxMs: number | null
 }
@@ -39,13 +43,19 @@ const LIFELINE_ARGS = ['--retry', '1s', '--shutdown-timeout', '2s']
 export async function runStorm(
   server: PeerName,
   connections: number,
-  options: { timeoutMs?: number; log?: (s: string) => void } = {},
+  options: { timeoutMs?: number; log?: (s: string) => void; admin?: boolean } = {},
 ): Promise<StormResult> {
   const log = options.log ?? (() => {})
   const timeoutMs = options.timeoutMs ?? 60_000
-  const extraArgs = server === 'lifeline' ? LIFELINE_ARGS : []
+  const adminPort = options.admin && server === 'lifeline' ? await freePort() : undefined
+  const extraArgs =
+    server === 'lifeline'
+      ? [...LIFELINE_ARGS, ...(adminPort === undefined ? [] : ['--admin-port', String(adminPort)])]
+      : []
   let peer = await startPeer(server, { extraArgs })
   const port = peer.port
+  // The probe's (and the lag reader's) base: the admin listener when there is one.
+  const opsUrl = adminPort === undefined ? `http://127.0.0.1:${port}` : `http://127.0.0.1:${adminPort}`
   const fleet = new Fleet({
     host: '127.0.0.1',
     port,
@@ -76,7 +86,7 @@ export async function runStorm(
       while (probing) {
         const t0 = performance.now()
         try {
-          const res = await fetch(`http://127.0.0.1:${port}/healthz`, {
+          const res = await fetch(`${opsUrl}/healthz`, {
             signal: AbortSignal.timeout(HEALTHZ_TIMEOUT_MS),
             headers: { connection: 'close' },
           })
@@ -112,7 +122,7 @@ export async function runStorm(
       }
       if (server === 'lifeline' && performance.now() - lastMetrics > 500) {
         lastMetrics = performance.now()
-        const lag = await eventLoopLagMax(peer.url)
+        const lag = await eventLoopLagMax(opsUrl)
         if (lag !== null) lagMaxMs = Math.max(lagMaxMs ?? 0, lag)
       }
       await sleep(20)
@@ -120,7 +130,7 @@ export async function runStorm(
     // Keep probing a little after recovery: the storm's tail (slow handshakes) still loads the server.
     await sleep(1000)
     if (server === 'lifeline') {
-      const lag = await eventLoopLagMax(peer.url)
+      const lag = await eventLoopLagMax(opsUrl)
       if (lag !== null) lagMaxMs = Math.max(lagMaxMs ?? 0, lag)
     }
     probing = false
@@ -135,6 +145,7 @@ export async function runStorm(
       refused: after.refused - before.refused,
       rejected: after.rejected - before.rejected,
       healthz: { ...summarize(healthz), failures: healthzFailures },
+      probed: adminPort === undefined ? 'stream port' : 'admin listener',
       eventLoopLagMaxMs: lagMaxMs === null ? null : Math.round(lagMaxMs * 10) / 10,
     }
   } finally {
@@ -161,6 +172,7 @@ if (import.meta.main) {
       connections: { type: 'string', default: '10000' },
       server: { type: 'string', default: 'lifeline' },
       json: { type: 'boolean', default: false },
+      admin: { type: 'boolean', default: false },
     },
   })
   const server = values.server as PeerName
@@ -168,14 +180,17 @@ if (import.meta.main) {
     throw new Error(`--server must be one of ${PEER_NAMES.join(', ')}`)
   const connections = Number(values.connections)
   console.error(`storm: ${describeMachine()}; ${connections} streams, server ${server}`)
-  const result = await runStorm(server, connections, { log: (s) => console.error(s) })
+  const result = await runStorm(server, connections, {
+    log: (s) => console.error(s),
+    admin: values.admin === true,
+  })
   if (values.json) console.log(JSON.stringify({ machine: machine(), ...result }, null, 2))
   else {
     const h = result.healthz
     console.log(
       `${server}: ${connections} streams back ${result.recoveredMs ?? 'never'} ms after the stop ` +
         `(${result.recoveredAfterListenMs ?? '-'} ms after the new server listened; restart took ${result.restartMs} ms); ` +
-        `refused ${result.refused}, rejected ${result.rejected}; /healthz p50 ${h.p50} ms, p99 ${h.p99} ms, max ${h.max} ms, ` +
+        `refused ${result.refused}, rejected ${result.rejected}; /healthz (${result.probed}) p50 ${h.p50} ms, p99 ${h.p99} ms, max ${h.max} ms, ` +
         `${h.failures} failed; event-loop lag max ${result.eventLoopLagMaxMs ?? '-'} ms`,
     )
   }

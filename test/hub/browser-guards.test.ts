@@ -1,5 +1,5 @@
 /**
- * What a web page may do to a hub it can reach (docs/hub.md, Browser guards), against the real
+ * What a web page may do to a hub it can reach (docs/security.md), against the real
  * `lifeline serve` process: DNS rebinding (a foreign `Host`) is refused, cross-origin writes from
  * browsers (a form post, `Sec-Fetch-Site: cross-site`) are refused while same-origin pages, allowed
  * CORS origins and non-browser clients publish; with auth on `/metrics` needs an admin token unless

@@ -1,5 +1,5 @@
 /**
- * Refuses cross-origin writes from browsers (docs/hub.md, Browser guards). A form on any web page can POST
+ * Refuses cross-origin writes from browsers (docs/security.md). A form on any web page can POST
  * `application/x-www-form-urlencoded` to the hub without a preflight; with auth off that publishes.
  * Browsers say where a request comes from: `Sec-Fetch-Site` (all current browsers) and `Origin` (on
  * every POST). A write passes when it is same-origin, or its `Origin` is allowed by `--cors-origin`

@@ -1,5 +1,5 @@
 /**
- * The `Host` allowlist against DNS rebinding (docs/hub.md, Browser guards). A page on `evil.example` whose name the
+ * The `Host` allowlist (DNS rebinding; docs/security.md). A page on `evil.example` whose name the
  * attacker re-points at 127.0.0.1 (or a LAN address) is same-origin with the hub in the browser's eyes
  * and could read `/api/connections` or publish; but its requests carry `Host: evil.example`. Refusing
  * names the hub does not answer to closes that door, as dev servers do since their rebinding advisories.

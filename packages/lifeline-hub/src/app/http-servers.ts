@@ -1,6 +1,6 @@
 /**
  * The hub's HTTP servers and their limits: plain node:http, or node:http2 over TLS with HTTP/1.1
- * fallback (ALPN). The same timeouts hold on every transport (test/hub/tls-limits.test.ts):
+ * fallback (ALPN). The same timeouts hold on every transport:
  *
  * - headers must arrive within `--request-timeout` (HTTP/1.1 plain and over TLS: Node's header timer;
  *   HTTP/2: a session that opens no stream is idle, below), and the TLS handshake too;
