@@ -71,3 +71,34 @@ test('node:http: HTTP/1.1 streams get each event as one chunk framed once and sh
   await hub.close()
   for (const s of [a, b]) assert.deepEqual(await s.ended, { clean: true })
 })
+
+test('node:http: a response whose write a middleware wrapped keeps getting every byte through it', async (t) => {
+  const hub = createHub({ heartbeatMs: 0 })
+  let wrapped = 0
+  const server = createServer((req, res) => {
+    const write = res.write.bind(res) as (chunk: Uint8Array) => boolean
+    // A middleware's wrapper (compression, a byte counter): it must see the events too.
+    res.write = ((chunk: Uint8Array) => {
+      wrapped += chunk.byteLength
+      return write(chunk)
+    }) as typeof res.write
+    handleNode(hub, req, res)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  const a = await openRaw(`http://127.0.0.1:${port}/events?topic=t`)
+  t.after(async () => {
+    a.close()
+    await hub.close()
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+  await a.waitFor('first bytes', () => a.comments.includes('ok'))
+  const before = wrapped
+  await hub.publish('t', { data: 'seen by the wrapper' })
+  await a.waitFor('the event', () => a.events.length === 1)
+  assert.ok(
+    wrapped - before >= 'data: seen by the wrapper'.length,
+    'the event went through the wrapped write',
+  )
+})

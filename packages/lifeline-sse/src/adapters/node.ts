@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { type IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Socket } from 'node:net'
 import type { Hub, SinkListener, StreamHandle, StreamSink, TransportTuning } from '../server/types.ts'
@@ -63,8 +63,8 @@ interface Writable {
  * again for each stream and send it as four corked writes released in a nextTick per response; the
  * direct write is one `socket.write` of a shared buffer (bench/turns.bench.ts flood-1k). The response still
  * ends the stream (`res.end()` writes the final chunk after ours) and counts the socket's buffer in
- * `writableLength`. HTTP/1.0 (no chunking), HTTP/2 and a response that does not own its socket yet
- * (a pipelined request) keep `res.write`.
+ * `writableLength`. HTTP/1.0 (no chunking), HTTP/2, a response that does not own its socket yet
+ * (a pipelined request) and one whose `write` a middleware wrapped (compression) keep `res.write`.
  */
 export class NodeSink implements StreamSink {
   #req: NodeRequest
@@ -141,6 +141,8 @@ export class NodeSink implements StreamSink {
     if (
       socket === null ||
       socket._httpMessage !== res ||
+      // A middleware that wraps `res.write` (compression, a logger) must see every byte.
+      res.write !== ServerResponse.prototype.write ||
       res.chunkedEncoding !== true ||
       res.outputData?.length !== 0 ||
       (res.writableCorked ?? 0) !== 0 ||
