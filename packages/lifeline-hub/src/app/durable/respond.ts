@@ -9,6 +9,10 @@ export function respond(
   body?: string | Buffer,
 ): void {
   const r = res as ServerResponse
+  // A known length (0 without a body): one write, no chunked encoding and its terminating chunk.
+  if (!('content-length' in headers) && status !== 204 && status !== 304) {
+    headers['content-length'] = String(body === undefined ? 0 : Buffer.byteLength(body))
+  }
   r.writeHead(status, headers)
   r.end(body)
 }
