@@ -4,6 +4,7 @@
  * re-joins and shows the whole answer, and the stream's durable close stops every reader.
  *
  *   npx node -C lifeline-source examples/llm-answer/server.ts     then open http://127.0.0.1:3000/
+ *   (http://127.0.0.1:3000/durable: the same page reading with @durable-streams/client)
  *
  * Two servers: the hub (the `lifeline serve` app, on :8080 or any free port) and this app (:3000), which
  * serves the page and plays the LLM: `POST /ask` starts an answer (a finite stream `answers/<id>` with
@@ -17,6 +18,22 @@ import type { AddressInfo } from 'node:net'
 import { createApp } from 'lifeline-hub'
 
 const PAGE = readFileSync(new URL('./index.html', import.meta.url), 'utf8')
+/** The same page reading through the Durable Streams endpoint with @durable-streams/client. */
+const DURABLE_PAGE = readFileSync(new URL('./durable-client.html', import.meta.url), 'utf8')
+
+/** @durable-streams/client bundled for the browser once, at start (esbuild, a dev dependency). */
+async function bundleDurableClient(): Promise<string> {
+  const esbuild = await import('esbuild')
+  const out = await esbuild.build({
+    stdin: { contents: "export { stream } from '@durable-streams/client'", resolveDir: process.cwd() },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    logLevel: 'silent',
+  })
+  return out.outputFiles[0]?.text ?? ''
+}
 /** The answer the fake model streams, one word per token. */
 export const ANSWER =
   'Durable streams keep every token of an answer, so a reload mid-answer shows the whole text again, a second tab joins from the start, and the close tells every reader that the answer is complete.'
@@ -31,6 +48,7 @@ export async function startExample(
   options: { hubPort?: number; appPort?: number; tokenMs?: number } = {},
 ): Promise<Example> {
   const tokenMs = options.tokenMs ?? 80
+  const durableClient = await bundleDurableClient()
   const app = createServer()
   await new Promise<void>((resolve) => app.listen(options.appPort ?? 3000, '127.0.0.1', resolve))
   const appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`
@@ -68,6 +86,16 @@ export async function startExample(
     if (req.method === 'GET' && url.pathname === '/') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
       res.end(PAGE.replace('__HUB__', hubUrl))
+      return
+    }
+    if (req.method === 'GET' && url.pathname === '/durable') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+      res.end(DURABLE_PAGE.replace('__HUB__', hubUrl))
+      return
+    }
+    if (req.method === 'GET' && url.pathname === '/durable-client.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' })
+      res.end(durableClient)
       return
     }
     if (req.method === 'POST' && url.pathname === '/ask') {

@@ -88,3 +88,21 @@ test('the stop button asks the producer to stop; the answer ends early for every
   assert.ok(ANSWER.startsWith(text), 'what was streamed is the start of the answer, in order')
   await page.close()
 })
+
+test('the same page through @durable-streams/client survives a reload and ends at the close', async () => {
+  const page = await browser.newPage()
+  await page.goto(`${example.appUrl}/durable`)
+  await page.click('#ask')
+  await page.waitForFunction(
+    () => (document.querySelector('#answer')?.textContent ?? '').split(' ').length >= 5,
+    null,
+    {
+      timeout: WAIT_MS,
+    },
+  )
+  assert.ok((await answerText(page)).length < ANSWER.length, 'the reload happens mid-answer')
+  await page.reload()
+  await waitDone(page)
+  assert.equal(await answerText(page), ANSWER)
+  await page.close()
+})
