@@ -20,6 +20,8 @@ import { createApp } from 'lifeline-hub'
 const PAGE = readFileSync(new URL('./index.html', import.meta.url), 'utf8')
 /** The same page reading through the Durable Streams endpoint with @durable-streams/client. */
 const DURABLE_PAGE = readFileSync(new URL('./durable-client.html', import.meta.url), 'utf8')
+/** What both pages share (buttons, the id in the URL, the view). */
+const PAGE_SCRIPT = readFileSync(new URL('./page.js', import.meta.url), 'utf8')
 
 /** @durable-streams/client bundled for the browser once, at start (esbuild, a dev dependency). */
 async function bundleDurableClient(): Promise<string> {
@@ -91,6 +93,11 @@ export async function startExample(
     if (req.method === 'GET' && url.pathname === '/durable') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
       res.end(DURABLE_PAGE.replace('__HUB__', hubUrl))
+      return
+    }
+    if (req.method === 'GET' && url.pathname === '/page.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' })
+      res.end(PAGE_SCRIPT)
       return
     }
     if (req.method === 'GET' && url.pathname === '/durable-client.js') {
