@@ -51,7 +51,15 @@ function alertExprs(): string[] {
 /** Sample names (`lifeline_publish_to_write_seconds_bucket`, ...) and each sample line of /metrics. */
 function parseExposition(text: string): { names: Set<string>; lines: string[] } {
   const lines = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))
-  return { names: new Set(lines.map((l) => l.split(/[{ ]/, 1)[0] as string)), lines }
+  const names = new Set(lines.map((l) => l.split(/[{ ]/, 1)[0] as string))
+  // A declared family counts even before its first sample (prom-client's GC histogram has labelled
+  // series only once the process has collected garbage, which a fresh hub may not have done yet).
+  for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\w+)$/gm)) {
+    names.add(name!)
+    if (type === 'histogram' || type === 'summary')
+      for (const s of ['_sum', '_count', '_bucket']) names.add(name! + s)
+  }
+  return { names, lines }
 }
 
 describe('Grafana dashboard and Prometheus alerts', () => {

@@ -178,7 +178,7 @@ function behaviours(): void {
   test('an invalid from= is a 400 with a JSON reason', async () => {
     const r = await http(`${base}/events?topic=anything&from=yesterday`)
     assert.equal(r.status, 400)
-    assert.equal(r.json()['error'], 'LIFELINE_ERR_QUERY_INVALID')
+    assert.deepEqual([r.json()['error'], r.json()['code']], ['bad_query', 'LIFELINE_ERR_QUERY_INVALID'])
   })
 
   test('a publish retried with the same Idempotency-Key is stored once and answers the original id', async () => {
