@@ -5,24 +5,30 @@
  *
  * Run: npx node bench/peers/lifeline-lib.ts --port 8005
  */
-import type { ServerResponse } from 'node:http'
+
 import { handleNode } from '../../packages/lifeline-sse/src/adapters/node.ts'
 import { createHub } from '../../packages/lifeline-sse/src/server/hub.ts'
+import type { StreamHandle } from '../../packages/lifeline-sse/src/server/types.ts'
 import { parsePeerArgs, serveNodePeer } from './common.ts'
-import { anyBackedUp } from './turns.ts'
+import { BACKLOG_LIMIT } from './turns.ts'
 
 const args = parsePeerArgs()
 const hub = createHub({ heartbeatMs: args.heartbeatMs })
-/** Only for the flood's backlog probe (bench/peers/turns.ts): the hub keeps its own registry. */
-const responses = new Set<ServerResponse>()
+/** Only for the flood's backlog probe (bench/peers/turns.ts): the hub keeps its own registry. The probe
+ *  reads `bufferedBytes`, which counts the events the hub holds for a backed-up socket as well. */
+const streams = new Set<StreamHandle>()
 
 serveNodePeer(args, {
   events(req, res) {
-    if (handleNode(hub, req, res) === undefined) return
-    responses.add(res)
-    res.once('close', () => responses.delete(res))
+    const stream = handleNode(hub, req, res)
+    if (stream === undefined) return
+    streams.add(stream)
+    res.once('close', () => streams.delete(stream))
   },
   publish: (topics, data) => hub.publish(topics, { data }),
-  backedUp: () => anyBackedUp(responses),
+  backedUp: () => {
+    for (const s of streams) if (s.bufferedBytes > BACKLOG_LIMIT) return true
+    return false
+  },
   streams: () => hub.size,
 })

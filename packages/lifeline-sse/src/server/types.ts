@@ -184,6 +184,9 @@ export interface StreamHandle {
   /** Fires once when the stream closes for any reason (the seed's context cancellation). */
   readonly signal: AbortSignal
   info(): ConnectionInfo
+  /** Bytes queued for this stream and not yet taken by the kernel: the transport's buffer plus the
+   *  events the hub holds while the socket is backed up (no snapshot allocated, unlike `info()`). */
+  readonly bufferedBytes: number
   /** Ends the stream cleanly with this reason (default `shutdown`). */
   close(reason?: CloseReason): void
 }
