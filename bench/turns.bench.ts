@@ -5,10 +5,10 @@
  * requests, nothing batched by the harness. Peers: Lifeline the library (`createHub` + `handleNode`
  * on node:http, defaults), plain node:http, better-sse, Hono, Go/Gin (bench/peers/README.md).
  *
- *   npx node bench/turns.bench.ts                                  (every scenario, every peer, 1 round)
- *   npx node bench/turns.bench.ts --rounds 3 --json turns.json     (medians of 3, peers rotated each round)
- *   npx node bench/turns.bench.ts --peers lifeline-lib,gin --scenarios flood-1k,tick-1k
- *   npx node bench/turns.bench.ts --render a.json,b.json           (the table, medians over every stored round)
+ *   npx node -C lifeline-source bench/turns.bench.ts                 (every scenario, every peer, 1 round)
+ *   npx node -C lifeline-source bench/turns.bench.ts --rounds 3 --json turns.json   (medians, peers rotated)
+ *   npx node -C lifeline-source bench/turns.bench.ts --peers lifeline-lib,gin --scenarios flood-1k,tick-1k
+ *   npx node -C lifeline-source bench/turns.bench.ts --render a.json,b.json          (the table, medians over every stored round)
  *
  * Scenarios (one topic, every stream on it, 64-byte payloads, one fresh server process per peer and round):
  *   tick-10k   10 000 streams opened (time to accept them all: from the server counting its first
@@ -286,6 +286,7 @@ function median(values: (number | null | undefined)[]): number | null {
 export const METRICS: { label: string; pick: (r: TurnsResult) => number | null | undefined }[] = [
   { label: 'idle memory per stream at 10k, KiB (RSS delta)', pick: (r) => r.idleKiBPerStream },
   { label: 'time to accept 10k streams, ms', pick: (r) => r.acceptMs },
+  { label: '1k streams x 20/s: ticks published of 200', pick: (r) => r.tick1k?.published },
   { label: '1k streams x 20/s: p99 ms', pick: (r) => r.tick1k?.p99 },
   { label: '10k streams x 20/s: ticks published of 200', pick: (r) => r.tick10k?.published },
   { label: '10k streams x 20/s: events received per stream', pick: (r) => r.tick10k?.deliveredPerStream },
