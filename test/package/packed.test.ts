@@ -242,6 +242,13 @@ test('a project with only the library installs no runtime dependency (optional p
     readdirSync(join(lib, 'node_modules')).filter((n) => !n.startsWith('.')),
     ['lifeline-sse'],
   )
+  // Without the optional peer, the Redis history says what to install, as one LifelineError.
+  const script = `const { createRedisHistory } = await import('lifeline-sse/redis')
+try { await createRedisHistory({ url: 'redis://127.0.0.1:1' }) } catch (e) { console.log(e.code + ' ' + e.message) }`
+  assert.match(
+    sh(process.execPath, ['--input-type=module', '-e', script], lib),
+    /LIFELINE_ERR_REDIS_CLIENT_MISSING .*npm install ioredis/,
+  )
 })
 
 test('the package ships what its README and source maps cite', () => {
