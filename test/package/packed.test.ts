@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { registryNode } from '../helpers/registry-node.ts'
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)))
 const ROOT_PKG = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
@@ -171,7 +172,7 @@ const runtimes: { name: string; node: string; tsFlags: string[] }[] = [
 ]
 
 before(
-  () => {
+  async () => {
     dir = mkdtempSync(join(tmpdir(), 'lifeline-packed-'))
     const packDir = join(dir, 'packs')
     mkdirSync(packDir)
@@ -188,16 +189,9 @@ before(
     }
     packs = { lib: find('lifeline-sse'), hub: find('lifeline-hub') }
 
-    // The engines floor, from the registry's `node` package (its install script fetches the binary).
-    const floor = join(dir, 'node-floor')
-    mkdirSync(floor)
-    writeFileSync(
-      join(floor, 'package.json'),
-      JSON.stringify({ name: 'floor', private: true, allowScripts: { node: true } }),
-    )
-    sh('npm', ['install', '--no-audit', '--no-fund', `node@${FLOOR}`], floor)
-    const floorNode = join(floor, 'node_modules', '.bin', 'node')
-    assert.equal(sh(floorNode, ['--version'], floor).trim(), `v${FLOOR}`)
+    // The engines floor, from the registry's `node` package (shared with other tests, installed once).
+    const floorNode = await registryNode(FLOOR)
+    assert.equal(sh(floorNode, ['--version'], dir).trim(), `v${FLOOR}`)
     runtimes.push({ name: FLOOR, node: floorNode, tsFlags: ['--experimental-strip-types', '--no-warnings'] })
 
     // The user's project: both packages, the frameworks the examples use, TypeScript for the type checks.
