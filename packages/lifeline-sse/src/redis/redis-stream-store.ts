@@ -47,6 +47,7 @@ import {
   type StreamStore,
   type StreamStoreLimits,
 } from '../server/streams/stream-store.ts'
+import { StreamWatchers } from '../server/streams/stream-watchers.ts'
 import { DEFAULT_KEY_PREFIX, redisKeys } from './keys.ts'
 import { loadRedisClient, type RedisConnection } from './load-client.ts'
 
@@ -90,7 +91,7 @@ export class RedisStreamStore implements StreamStore {
   readonly #onError: (error: Error) => void
   readonly #ready: Promise<RedisConnection>
   #conn: RedisConnection | undefined
-  #watchers = new Map<string, Set<Listener>>()
+  #watchers = new StreamWatchers()
   #unsubscribe: () => void
   #timer: NodeJS.Timeout
   #stats = { streams: 0, bytes: 0 }
@@ -174,7 +175,7 @@ export class RedisStreamStore implements StreamStore {
       // Redis away: wake the readers anyway; their read fails or finds what is there.
     }
     const change: StreamChange = end ? 'closed' : 'append'
-    for (const l of [...(this.#watchers.get(name) ?? [])]) l(change)
+    this.#watchers.notify(name, change)
   }
 
   // ---- keys ----
@@ -491,7 +492,7 @@ export class RedisStreamStore implements StreamStore {
 
   /** Deletes (soft while forks read from it), then sources that no one needs any more. */
   async #drop(name: string, meta: Meta): Promise<void> {
-    for (const l of [...(this.#watchers.get(name) ?? [])]) l('deleted')
+    this.#watchers.notify(name, 'deleted')
     const forks = Number((await this.#call('GET', this.#forks(name))) ?? 0)
     if (forks > 0) {
       meta.softDeleted = true
@@ -520,17 +521,7 @@ export class RedisStreamStore implements StreamStore {
   }
 
   watch(name: string, listener: Listener): () => void {
-    let set = this.#watchers.get(name)
-    if (set === undefined) {
-      set = new Set()
-      this.#watchers.set(name, set)
-    }
-    set.add(listener)
-    return () => {
-      const s = this.#watchers.get(name)
-      s?.delete(listener)
-      if (s?.size === 0) this.#watchers.delete(name)
-    }
+    return this.#watchers.watch(name, listener)
   }
 
   stats(): { streams: number; bytes: number } {

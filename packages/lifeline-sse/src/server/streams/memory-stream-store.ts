@@ -34,6 +34,7 @@ import {
   type StreamStore,
   type StreamStoreLimits,
 } from './stream-store.ts'
+import { StreamWatchers } from './stream-watchers.ts'
 
 export const STREAM_DEFAULTS = {
   maxStreams: 10_000,
@@ -84,7 +85,7 @@ export class MemoryStreamStore implements StreamStore {
   protected readonly offsets: OffsetCodec
   readonly limits: Required<StreamStoreLimits>
   protected readonly records = new Map<string, StreamRecord>()
-  #watchers = new Map<string, Set<Listener>>()
+  #watchers = new StreamWatchers()
   #locks = new Map<string, Promise<unknown>>()
   #bytes = 0
   #timer: NodeJS.Timeout | undefined
@@ -298,18 +299,7 @@ export class MemoryStreamStore implements StreamStore {
   }
 
   watch(name: string, listener: Listener): () => void {
-    let set = this.#watchers.get(name)
-    if (set === undefined) {
-      set = new Set()
-      this.#watchers.set(name, set)
-    }
-    set.add(listener)
-    return () => {
-      const s = this.#watchers.get(name)
-      if (s === undefined) return
-      s.delete(listener)
-      if (s.size === 0) this.#watchers.delete(name)
-    }
+    return this.#watchers.watch(name, listener)
   }
 
   stats(): { streams: number; bytes: number } {
@@ -412,17 +402,7 @@ export class MemoryStreamStore implements StreamStore {
   }
 
   #notify(name: string, change: StreamChange): void {
-    const set = this.#watchers.get(name)
-    if (set === undefined) return
-    for (const l of [...set]) {
-      try {
-        l(change)
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error
-        })
-      }
-    }
+    this.#watchers.notify(name, change)
   }
 
   #locked<R>(name: string, fn: () => R | Promise<R>): Promise<R> {
