@@ -193,3 +193,12 @@ test('claim patterns: exact, trailing /* prefix, * for all', () => {
   assert.ok(!patternCovers('orders/*', 'ordersx/1'))
   assert.ok(!patternCovers('orders/1', 'orders/*'))
 })
+
+test('--streams-path "" turns the Durable Streams endpoint off; a prefix must be a path', () => {
+  assert.equal(resolveConfig({ env: {}, flags: { streamsPath: '' } }).streamsPath, '')
+  assert.equal(resolveConfig({ env: {}, flags: { streamsPath: '/s/' } }).streamsPath, '/s/')
+  assert.throws(
+    () => resolveConfig({ env: {}, flags: { streamsPath: 'v1/stream' } }),
+    /--streams-path: "v1\/stream" is not a path: start it with \//,
+  )
+})

@@ -10,6 +10,7 @@ export type OptionKind =
   | 'count'
   | 'port'
   | 'string'
+  | 'path'
   | 'file'
   | 'list'
   | 'level'
@@ -111,6 +112,7 @@ const ARG_BY_KIND: Record<OptionKind, string> = {
   count: '<n>',
   port: '<port>',
   string: '<text>',
+  path: '<path>',
   file: '<path>',
   list: '<list>',
   level: '<level>',
@@ -320,7 +322,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   opt(
     'streamsPath',
     '--streams-path',
-    'string',
+    'path',
     '/v1/stream/',
     'Path prefix of the Durable Streams endpoint; empty ("") turns it off.',
     { arg: '<path>' },

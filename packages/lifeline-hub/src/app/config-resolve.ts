@@ -85,6 +85,17 @@ function schemaFor(kind: OptionKind): z.ZodType<unknown, Raw> {
         if (s.length === 0) ctx.addIssue({ code: 'custom', message: 'is empty' })
         return s
       })
+    case 'path':
+      // A URL path prefix, or "" for "off" (the one string setting where empty means something).
+      return scalar.transform((v, ctx) => {
+        const s = String(v)
+        if (s !== '' && !s.startsWith('/'))
+          ctx.addIssue({
+            code: 'custom',
+            message: 'is not a path: start it with / (or give "" to turn it off)',
+          })
+        return s
+      })
     case 'file':
       return z.string().transform((v, ctx) => {
         if (!existsSync(v)) ctx.addIssue({ code: 'custom', message: 'names a file that does not exist' })
