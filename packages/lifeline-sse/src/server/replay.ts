@@ -64,17 +64,28 @@ interface HeldEvent {
   readonly bytes: Uint8Array
 }
 
-/** Encoded bytes by event id, least recently used out first, bounded by bytes. */
+/** A cache no replay has read for this long is dropped: it shares work between replays, not across idle time. */
+const ENCODED_CACHE_IDLE_MS = 1_000
+
+/**
+ * Encoded bytes by event id, least recently used out first, bounded by bytes. Held only while replays
+ * use it: after ENCODED_CACHE_IDLE_MS without a read it is emptied, so a hub whose clients have all
+ * caught up (or left) holds no encodings beyond its history.
+ */
 class EncodedCache {
   #map = new Map<string, Buffer>()
   #bytes = 0
   readonly #max: number
+  #lastUse = 0
+  #timer: ReturnType<typeof setTimeout> | undefined
 
   constructor(maxBytes: number) {
     this.#max = maxBytes
   }
 
   get(event: StoredEvent): Buffer {
+    this.#lastUse = performance.now()
+    this.#armIdleDrop()
     const hit = this.#map.get(event.id)
     if (hit !== undefined) {
       this.#map.delete(event.id)
@@ -91,6 +102,28 @@ class EncodedCache {
       this.#bytes -= old.byteLength
     }
     return bytes
+  }
+
+  /** Entries held now (tests). */
+  get size(): number {
+    return this.#map.size
+  }
+
+  #armIdleDrop(): void {
+    if (this.#timer !== undefined) return
+    const check = (): void => {
+      const idle = performance.now() - this.#lastUse
+      if (idle >= ENCODED_CACHE_IDLE_MS) {
+        this.#timer = undefined
+        this.#map.clear()
+        this.#bytes = 0
+      } else {
+        this.#timer = setTimeout(check, ENCODED_CACHE_IDLE_MS - idle)
+        this.#timer.unref?.()
+      }
+    }
+    this.#timer = setTimeout(check, ENCODED_CACHE_IDLE_MS)
+    this.#timer.unref?.()
   }
 }
 
